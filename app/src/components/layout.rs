@@ -1,0 +1,96 @@
+//! The signed-in app frame: a sidebar with the sections, and a main area with a title row.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use super::icons::{Icon, IconKind};
+
+/// The sections in the sidebar, in order: (path, label, icon).
+pub const SECTIONS: [(&str, &str, IconKind); 5] = [
+    ("/dashboard", "Dashboard", IconKind::Dashboard),
+    ("/compose", "Compose", IconKind::Compose),
+    ("/schedule", "Schedule", IconKind::Schedule),
+    ("/analytics", "Analytics", IconKind::Analytics),
+    ("/settings", "Settings", IconKind::Settings),
+];
+
+/// Wraps an app page: sidebar on the left (collapsible to icons), page title row, content.
+#[component]
+pub fn AppShell(
+    /// Shown in the title row and the browser tab.
+    #[prop(into)]
+    title: String,
+    /// The page's primary action, shown at the right of the title row.
+    #[prop(optional)]
+    action: Option<AnyView>,
+    children: Children,
+) -> impl IntoView {
+    let (collapsed, set_collapsed) = signal(false);
+    let tab_title = title.clone();
+    view! {
+        <Title text=tab_title />
+        <div class="app" class:app--collapsed=move || collapsed.get()>
+            <aside class="sidebar" aria-label="Main">
+                <div class="sidebar__top">
+                    <a class="brand" href="/" aria-label="OmniPlug home">
+                        <Icon kind=IconKind::Logo size=22 />
+                        <span class="brand__name">"OmniPlug"</span>
+                    </a>
+                    <button
+                        type="button"
+                        class="icon-button sidebar__toggle"
+                        aria-controls="sidebar-nav"
+                        aria-expanded=move || (!collapsed.get()).to_string()
+                        title=move || if collapsed.get() { "Expand sidebar" } else { "Collapse sidebar" }
+                        on:click=move |_| set_collapsed.update(|c| *c = !*c)
+                    >
+                        <Icon kind=IconKind::Menu label="Toggle sidebar" />
+                    </button>
+                </div>
+                <nav id="sidebar-nav" class="sidebar__nav">
+                    <ul>
+                        {SECTIONS
+                            .into_iter()
+                            .map(|(href, label, icon)| {
+                                view! {
+                                    <li>
+                                        <A href=href attr:class="nav-link" attr:title=label>
+                                            <Icon kind=icon />
+                                            <span class="nav-link__label">{label}</span>
+                                        </A>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                </nav>
+            </aside>
+            <main class="main" id="main">
+                <header class="page-header">
+                    <h1 class="page-title">{title}</h1>
+                    {action}
+                </header>
+                <div class="page-body">{children()}</div>
+            </main>
+        </div>
+    }
+}
+
+/// A teaching empty state: what this place is for and the next step.
+#[component]
+pub fn EmptyState(
+    #[prop(into)] title: String,
+    #[prop(into)] body: String,
+    /// Optional call to action: (label, href).
+    #[prop(optional)]
+    action: Option<(&'static str, &'static str)>,
+) -> impl IntoView {
+    view! {
+        <section class="empty-state card">
+            <h2>{title}</h2>
+            <p class="muted">{body}</p>
+            {action.map(|(label, href)| view! { <a class="button button--primary" href=href>{label}</a> })}
+        </section>
+    }
+}

@@ -1,0 +1,9 @@
+//! One module per page.
+
+pub mod analytics;
+pub mod compose;
+pub mod dashboard;
+pub mod landing;
+pub mod not_found;
+pub mod schedule;
+pub mod settings;

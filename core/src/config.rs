@@ -1,0 +1,233 @@
+//! Typed configuration read from the environment (and `.env` in development).
+//!
+//! Every variable is listed with a comment in `.env.example`. Defaults work on one machine:
+//! SQLite under `data/`, the Redis that `make run` starts on port 6380.
+
+use std::{fmt, path::PathBuf};
+
+/// A value that must never appear in logs: `Debug` and `Display` print `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    /// Wraps a sensitive value.
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// The inner value; call it only where the value is used, never to log it.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl<T> fmt::Display for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Where the process runs. Production refuses unsafe defaults (such as a generated token key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// One machine, generated secrets allowed, human-readable logs.
+    Development,
+    /// Real users: every secret must be configured explicitly.
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines with colours, for a terminal.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// The database engine, chosen by the scheme of `DATABASE_URL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// `sqlite://path?mode=rwc`
+    Sqlite,
+    /// `postgres://user:pass@host/db`
+    Postgres,
+}
+
+/// A configuration value that could not be used, with the variable it came from.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub var: &'static str,
+    /// What is wrong and what to set instead.
+    pub message: String,
+}
+
+/// Everything the server and worker need to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `OMNIPLUG_ENV`: `development` (default) or `production`.
+    pub environment: Environment,
+    /// `DATABASE_URL`: may carry a password, hence secret.
+    pub database_url: Secret<String>,
+    /// `REDIS_URL`: may carry a password, hence secret.
+    pub redis_url: Secret<String>,
+    /// `REDIS_PREFIX`: every Redis key starts with this and a colon, so several
+    /// deployments (or tests) can share one Redis.
+    pub redis_prefix: String,
+    /// `OMNIPLUG_DATA_DIR`: where development keeps its SQLite file, Redis data, media and key.
+    pub data_dir: PathBuf,
+    /// `OMNIPLUG_TOKEN_KEY`: `<key id>:<base64 of 32 bytes>`; required in production.
+    pub token_key: Option<Secret<String>>,
+    /// `OMNIPLUG_LOG_FORMAT`: `pretty` or `json` (defaults by environment).
+    pub log_format: LogFormat,
+}
+
+/// Default Redis of `make run` (a private instance on a non-standard port, data under `data/`).
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6380";
+
+impl Config {
+    /// Reads the process environment, after loading `.env` if there is one.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is worth knowing about but not fatal.
+        if let Err(err) = dotenvy::dotenv()
+            && !err.not_found()
+        {
+            eprintln!("warning: could not read .env: {err}");
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any lookup function (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let environment = match get("OMNIPLUG_ENV").as_deref() {
+            None | Some("development" | "dev") => Environment::Development,
+            Some("production" | "prod") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "OMNIPLUG_ENV",
+                    message: format!("unknown environment {other:?}; use development or production"),
+                });
+            }
+        };
+        let data_dir = PathBuf::from(get("OMNIPLUG_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = get("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}/omniplug.db?mode=rwc", data_dir.display()));
+        database_kind(&database_url)?;
+        let redis_url = get("REDIS_URL").unwrap_or_else(|| DEFAULT_REDIS_URL.into());
+        if !(redis_url.starts_with("redis://") || redis_url.starts_with("rediss://")) {
+            return Err(ConfigError {
+                var: "REDIS_URL",
+                message: "must start with redis:// or rediss://".into(),
+            });
+        }
+        let redis_prefix = get("REDIS_PREFIX").unwrap_or_else(|| "omniplug".into());
+        let log_format = match get("OMNIPLUG_LOG_FORMAT").as_deref() {
+            None => match environment {
+                Environment::Development => LogFormat::Pretty,
+                Environment::Production => LogFormat::Json,
+            },
+            Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "OMNIPLUG_LOG_FORMAT",
+                    message: format!("unknown log format {other:?}; use pretty or json"),
+                });
+            }
+        };
+
+        Ok(Self {
+            environment,
+            database_url: Secret::new(database_url),
+            redis_url: Secret::new(redis_url),
+            redis_prefix,
+            data_dir,
+            token_key: get("OMNIPLUG_TOKEN_KEY").map(Secret::new),
+            log_format,
+        })
+    }
+
+    /// Which database engine `DATABASE_URL` names.
+    pub fn database_kind(&self) -> DatabaseKind {
+        // Validated in `from_lookup`; a hand-built Config with a bad URL falls back to SQLite's error later.
+        database_kind(self.database_url.expose()).unwrap_or(DatabaseKind::Sqlite)
+    }
+}
+
+/// Picks the engine from the URL scheme.
+pub fn database_kind(url: &str) -> Result<DatabaseKind, ConfigError> {
+    if url.starts_with("sqlite:") {
+        Ok(DatabaseKind::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(DatabaseKind::Postgres)
+    } else {
+        Err(ConfigError {
+            var: "DATABASE_URL",
+            message: "must start with sqlite:// (one machine) or postgres:// (production)".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_work_on_one_machine() {
+        let c = config(&[]).expect("defaults are valid");
+        assert_eq!(c.environment, Environment::Development);
+        assert_eq!(c.database_kind(), DatabaseKind::Sqlite);
+        assert_eq!(c.database_url.expose(), "sqlite://data/omniplug.db?mode=rwc");
+        assert_eq!(c.redis_url.expose(), DEFAULT_REDIS_URL);
+        assert_eq!(c.log_format, LogFormat::Pretty);
+        assert!(c.token_key.is_none());
+    }
+
+    #[test]
+    fn database_url_scheme_picks_the_engine() {
+        let c = config(&[("DATABASE_URL", "postgres://u:p@127.0.0.1/omniplug")]).expect("valid");
+        assert_eq!(c.database_kind(), DatabaseKind::Postgres);
+        let err = config(&[("DATABASE_URL", "mysql://x")]).expect_err("mysql is not supported");
+        assert_eq!(err.var, "DATABASE_URL");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = config(&[
+            ("DATABASE_URL", "postgres://user:hunter2@db/omniplug"),
+            ("OMNIPLUG_TOKEN_KEY", "k1:c2VjcmV0"),
+        ])
+        .expect("valid");
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains("c2VjcmV0"), "{printed}");
+        assert!(printed.contains("[redacted]"));
+    }
+
+    #[test]
+    fn production_logs_json_by_default_and_bad_values_are_named() {
+        let c = config(&[("OMNIPLUG_ENV", "production")]).expect("valid");
+        assert_eq!(c.log_format, LogFormat::Json);
+        let err = config(&[("OMNIPLUG_LOG_FORMAT", "xml")]).expect_err("unknown format");
+        assert_eq!(err.var, "OMNIPLUG_LOG_FORMAT");
+        let err = config(&[("REDIS_URL", "localhost:6379")]).expect_err("not a redis url");
+        assert_eq!(err.var, "REDIS_URL");
+    }
+}

@@ -1,0 +1,48 @@
+//! `platform_connections`: a connected account on a network.
+
+use sea_orm::entity::prelude::*;
+
+use super::PlatformKind;
+
+/// A connected account. Token columns hold vault-sealed text, never plaintext, and no
+/// endpoint returns them.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "platform_connections")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub platform: PlatformKind,
+    pub platform_user_id: String,
+    pub handle: String,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub access_token_enc: String,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub refresh_token_enc: Option<String>,
+    pub token_expires_at: Option<DateTimeUtc>,
+    #[sea_orm(column_type = "Text")]
+    pub scopes: String,
+    pub is_valid: bool,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub last_error: Option<String>,
+    pub history: Json,
+    pub connected_by: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(belongs_to = "super::workspace::Entity", from = "Column::WorkspaceId", to = "super::workspace::Column::Id", on_delete = "Cascade")]
+    Workspace,
+}
+
+impl Related<super::workspace::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Workspace.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

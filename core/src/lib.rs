@@ -1,0 +1,20 @@
+//! OmniPlug's domain core: typed configuration, the database (entities and connection),
+//! the Redis queue connection, the token vault and telemetry.
+//!
+//! Both binaries (`server` and `worker`) build an [`Stores`] from a [`Config`] and hand it
+//! to their library code; nothing here knows about HTTP.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod db;
+pub mod entities;
+pub mod health;
+pub mod queue;
+pub mod stores;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod vault;
+
+pub use config::{Config, Environment, LogFormat, Secret};
+pub use stores::Stores;

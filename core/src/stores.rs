@@ -1,0 +1,51 @@
+//! Everything a process holds open: configuration, database pool, Redis client, vault.
+
+use std::sync::Arc;
+
+use sea_orm::{DatabaseConnection, DbErr};
+
+use crate::{
+    config::Config,
+    db,
+    queue::{QueueError, Redis},
+    vault::{Vault, VaultError},
+};
+
+/// Why a process could not start; each message says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The token key is missing or malformed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    /// The Redis configuration was rejected.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// The shared handles both binaries build at start-up. Cloning is cheap.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    /// Read-only configuration.
+    pub config: Arc<Config>,
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// The Redis client (connects and reconnects in the background).
+    pub redis: Redis,
+    /// Seals and opens platform tokens.
+    pub vault: Arc<Vault>,
+}
+
+impl Stores {
+    /// Loads the vault key (refusing to start in production without one), opens the
+    /// database, runs migrations, and starts the Redis connection.
+    pub async fn open(config: Config) -> Result<Self, StartupError> {
+        let vault = Vault::from_config(&config)?;
+        let db = db::connect(&config).await?;
+        db::migrate(&db).await?;
+        let redis = Redis::connect(&config)?;
+        Ok(Self { config: Arc::new(config), db, redis, vault: Arc::new(vault) })
+    }
+}

@@ -1,0 +1,259 @@
+//! The token vault: platform access and refresh tokens are sealed with AES-256-GCM (`ring`)
+//! before they touch the database.
+//!
+//! A sealed value reads `<key id>:<base64(nonce ‖ ciphertext ‖ tag)>`. The key id lets us rotate
+//! keys later (old ids stay readable); the associated data names the row and field, so a
+//! ciphertext copied into another row or column fails to open.
+
+use std::path::Path;
+
+use base64::{Engine, engine::general_purpose::STANDARD as B64};
+use ring::{
+    aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey},
+    rand::{SecureRandom, SystemRandom},
+};
+
+use crate::config::{Config, Environment, Secret};
+
+/// Name of the development key file inside the data directory.
+pub const DEV_KEY_FILE: &str = "token.key";
+
+/// Why the vault could not be set up or could not open a value.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// No key in production: the message says what to set.
+    #[error(
+        "OMNIPLUG_TOKEN_KEY is not set. Production needs an explicit token encryption key: \
+         generate 32 random bytes (`openssl rand -base64 32`) and set OMNIPLUG_TOKEN_KEY=k1:<that base64>"
+    )]
+    MissingKey,
+    /// The configured key is not `<id>:<base64 of 32 bytes>`.
+    #[error("OMNIPLUG_TOKEN_KEY must look like k1:<base64 of 32 bytes>: {0}")]
+    MalformedKey(&'static str),
+    /// Reading or writing the development key file failed.
+    #[error("token key file {path}: {source}")]
+    KeyFile {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The value names a key this vault does not hold.
+    #[error("sealed with unknown key id {0:?}")]
+    UnknownKey(String),
+    /// Tampered, truncated, moved to another row, or not a sealed value at all.
+    #[error("sealed value could not be opened")]
+    Corrupt,
+}
+
+/// Names what a sealed value belongs to; it is authenticated but not stored.
+#[derive(Debug, Clone, Copy)]
+pub struct SealedField<'a> {
+    /// Table name, e.g. `platform_connections`.
+    pub table: &'a str,
+    /// Column name, e.g. `access_token`.
+    pub field: &'a str,
+    /// Row id as text.
+    pub row_id: &'a str,
+}
+
+impl SealedField<'_> {
+    fn aad(&self) -> String {
+        format!("{}.{}:{}", self.table, self.field, self.row_id)
+    }
+}
+
+/// Seals and opens secrets with the configured key.
+pub struct Vault {
+    key_id: String,
+    key: LessSafeKey,
+    rng: SystemRandom,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault").field("key_id", &self.key_id).field("key", &"[redacted]").finish()
+    }
+}
+
+impl Vault {
+    /// Loads the key from configuration; in development, generates one into
+    /// `<data_dir>/token.key` the first time and reuses it afterwards.
+    pub fn from_config(config: &Config) -> Result<Self, VaultError> {
+        if let Some(key) = &config.token_key {
+            return Self::from_encoded(key);
+        }
+        match config.environment {
+            Environment::Production => Err(VaultError::MissingKey),
+            Environment::Development => {
+                Self::from_encoded(&load_or_create_dev_key(&config.data_dir)?)
+            }
+        }
+    }
+
+    /// Parses `<key id>:<base64 of 32 bytes>`.
+    pub fn from_encoded(encoded: &Secret<String>) -> Result<Self, VaultError> {
+        let (key_id, b64) = encoded
+            .expose()
+            .trim()
+            .split_once(':')
+            .ok_or(VaultError::MalformedKey("missing the key id and colon"))?;
+        if key_id.is_empty() || !key_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(VaultError::MalformedKey("the key id must be letters and digits"));
+        }
+        let bytes = B64.decode(b64).map_err(|_| VaultError::MalformedKey("not valid base64"))?;
+        if bytes.len() != 32 {
+            return Err(VaultError::MalformedKey("the key must be exactly 32 bytes"));
+        }
+        let unbound = UnboundKey::new(&AES_256_GCM, &bytes)
+            .map_err(|_| VaultError::MalformedKey("rejected by AES-256-GCM"))?;
+        Ok(Self { key_id: key_id.to_owned(), key: LessSafeKey::new(unbound), rng: SystemRandom::new() })
+    }
+
+    /// A fresh random key in the configured format (for the development key file and tests).
+    pub fn generate_encoded() -> Secret<String> {
+        let mut bytes = [0u8; 32];
+        // SystemRandom only fails when the OS has no randomness, and then nothing is safe anyway.
+        #[allow(clippy::expect_used)]
+        SystemRandom::new().fill(&mut bytes).expect("operating system random source");
+        Secret::new(format!("k1:{}", B64.encode(bytes)))
+    }
+
+    /// Encrypts `plaintext` for one field of one row.
+    pub fn seal(&self, plaintext: &str, field: SealedField<'_>) -> String {
+        let mut nonce = [0u8; NONCE_LEN];
+        #[allow(clippy::expect_used)]
+        self.rng.fill(&mut nonce).expect("operating system random source");
+        let mut buf = plaintext.as_bytes().to_vec();
+        #[allow(clippy::expect_used)]
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(field.aad().as_bytes()),
+                &mut buf,
+            )
+            // Only fails for inputs beyond ~64 GB, which no token is.
+            .expect("token fits AES-GCM limits");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&buf);
+        format!("{}:{}", self.key_id, B64.encode(out))
+    }
+
+    /// Decrypts a value sealed for the same field of the same row.
+    pub fn open(&self, sealed: &str, field: SealedField<'_>) -> Result<Secret<String>, VaultError> {
+        let (key_id, b64) = sealed.split_once(':').ok_or(VaultError::Corrupt)?;
+        if key_id != self.key_id {
+            return Err(VaultError::UnknownKey(key_id.to_owned()));
+        }
+        let bytes = B64.decode(b64).map_err(|_| VaultError::Corrupt)?;
+        if bytes.len() < NONCE_LEN {
+            return Err(VaultError::Corrupt);
+        }
+        let (nonce, rest) = bytes.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| VaultError::Corrupt)?;
+        let mut buf = rest.to_vec();
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::from(field.aad().as_bytes()), &mut buf)
+            .map_err(|_| VaultError::Corrupt)?;
+        String::from_utf8(plain.to_vec()).map(Secret::new).map_err(|_| VaultError::Corrupt)
+    }
+}
+
+fn load_or_create_dev_key(data_dir: &Path) -> Result<Secret<String>, VaultError> {
+    let path = data_dir.join(DEV_KEY_FILE);
+    let io_err = |source| VaultError::KeyFile { path: path.display().to_string(), source };
+    match std::fs::read_to_string(&path) {
+        Ok(existing) => Ok(Secret::new(existing.trim().to_owned())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(data_dir).map_err(io_err)?;
+            let key = Vault::generate_encoded();
+            write_private(&path, key.expose()).map_err(io_err)?;
+            tracing::info!(path = %path.display(), "generated a development token encryption key");
+            Ok(key)
+        }
+        Err(err) => Err(io_err(err)),
+    }
+}
+
+/// Writes a file readable only by its owner, failing if it already exists (two processes
+/// starting together must not overwrite each other's key).
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(mut file) => file.write_all(contents.as_bytes()),
+        // Another process won the race; its key is the one to use, and the caller rereads it.
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIELD: SealedField<'static> =
+        SealedField { table: "platform_connections", field: "access_token", row_id: "42" };
+
+    fn vault() -> Vault {
+        Vault::from_encoded(&Vault::generate_encoded()).expect("generated key is valid")
+    }
+
+    #[test]
+    fn sealed_tokens_open_only_for_their_row_and_field() {
+        let v = vault();
+        let sealed = v.seal("ya29.secret-token", FIELD);
+        assert!(sealed.starts_with("k1:"));
+        assert!(!sealed.contains("secret-token"));
+        assert_eq!(v.open(&sealed, FIELD).expect("opens").expose(), "ya29.secret-token");
+
+        let other_row = SealedField { row_id: "43", ..FIELD };
+        assert!(matches!(v.open(&sealed, other_row), Err(VaultError::Corrupt)));
+        let other_field = SealedField { field: "refresh_token", ..FIELD };
+        assert!(matches!(v.open(&sealed, other_field), Err(VaultError::Corrupt)));
+    }
+
+    #[test]
+    fn same_plaintext_seals_differently_and_tampering_is_detected() {
+        let v = vault();
+        let a = v.seal("token", FIELD);
+        assert_ne!(a, v.seal("token", FIELD), "a random nonce per seal");
+        let mut bytes = B64.decode(a.split_once(':').expect("has id").1).expect("b64");
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let tampered = format!("k1:{}", B64.encode(bytes));
+        assert!(matches!(v.open(&tampered, FIELD), Err(VaultError::Corrupt)));
+        assert!(matches!(v.open("k9:AAAA", FIELD), Err(VaultError::UnknownKey(_))));
+        assert!(matches!(vault().open(&a, FIELD), Err(VaultError::Corrupt)), "another key");
+    }
+
+    #[test]
+    fn malformed_keys_are_rejected_with_a_reason() {
+        for bad in ["", "nocolon", "k1:not base64!", "k1:AAAA", ":AAAA"] {
+            let err = Vault::from_encoded(&Secret::new(bad.to_owned())).expect_err(bad);
+            assert!(matches!(err, VaultError::MalformedKey(_)), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn development_generates_a_key_once_and_production_requires_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::from_lookup(|_| None).expect("defaults");
+        config.data_dir = dir.path().to_path_buf();
+        let first = Vault::from_config(&config).expect("dev key generated");
+        let sealed = first.seal("t", FIELD);
+        let second = Vault::from_config(&config).expect("dev key reused");
+        assert_eq!(second.open(&sealed, FIELD).expect("same key").expose(), "t");
+
+        config.environment = Environment::Production;
+        let err = Vault::from_config(&config).expect_err("no key in production");
+        assert!(err.to_string().contains("OMNIPLUG_TOKEN_KEY"), "{err}");
+    }
+}

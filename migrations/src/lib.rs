@@ -1,0 +1,26 @@
+//! OmniPlug's schema as ordered sea-orm migrations. Every migration runs on SQLite and
+//! PostgreSQL (both are exercised up and down by `core/tests/migrations.rs`), so only
+//! portable schema helpers are used, no raw SQL.
+#![forbid(unsafe_code)]
+
+pub use sea_orm_migration::prelude::*;
+
+mod idens;
+mod m20261122_000001_identity;
+mod m20261122_000002_connections;
+mod m20261122_000003_publishing;
+
+/// Runs OmniPlug's migrations in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_identity::Migration),
+            Box::new(m20261122_000002_connections::Migration),
+            Box::new(m20261122_000003_publishing::Migration),
+        ]
+    }
+}

@@ -1,0 +1,129 @@
+//! OmniPlug's HTTP server as a library: `main.rs` only reads configuration and calls [`run`];
+//! tests call [`build_router`] and [`serve`] on a port-0 listener (see `tests/support`).
+#![forbid(unsafe_code)]
+#![recursion_limit = "256"]
+
+pub mod observability;
+pub mod routes;
+
+use std::{future::Future, net::SocketAddr};
+
+use axum::{Router, extract::FromRef};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use omniplug_core::{Config, Stores, stores::StartupError};
+use tokio::net::TcpListener;
+
+/// What every handler and server function can reach.
+#[derive(Clone, Debug, FromRef)]
+pub struct AppState {
+    /// Leptos' own settings (site root, output name, address).
+    pub leptos_options: LeptosOptions,
+    /// Database, Redis, vault and configuration.
+    pub stores: Stores,
+}
+
+/// Why the server stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Configuration, vault key, database or Redis set-up failed.
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    /// Leptos settings (`LEPTOS_*` variables) are invalid.
+    #[error("Leptos configuration: {0}")]
+    Leptos(String),
+    /// The address could not be bound, or serving failed.
+    #[error("cannot serve on {addr}: {source}")]
+    Io {
+        /// The address we tried.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Leptos settings from `LEPTOS_*` variables (set by cargo-leptos, or by `scripts/run.sh`),
+/// with defaults matching `[[workspace.metadata.leptos]]` so the binary also runs bare.
+pub fn leptos_options() -> Result<LeptosOptions, ServerError> {
+    let mut options = leptos::config::get_configuration(None)
+        .map_err(|err| ServerError::Leptos(err.to_string()))?
+        .leptos_options;
+    if options.output_name.is_empty() {
+        options.output_name = "omniplug".into();
+    }
+    Ok(options)
+}
+
+/// The whole application: Leptos pages and server functions, `/health`, `/metrics`, static
+/// files, and the request span and metrics layers around all of them.
+pub fn build_router(state: AppState) -> Router {
+    // Install the recorder before the first request so no request goes uncounted.
+    omniplug_core::telemetry::prometheus();
+    let routes = generate_route_list(app::App);
+    let context = {
+        let stores = state.stores.clone();
+        move || provide_context(stores.clone())
+    };
+    let shell = {
+        let options = state.leptos_options.clone();
+        move || app::shell(options.clone())
+    };
+    let router = Router::new()
+        .merge(routes::router())
+        .leptos_routes_with_context(&state, routes, context.clone(), shell)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, app::shell));
+    observability::instrument(router).with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Opens the stores, binds the configured address and serves until Ctrl-C or SIGTERM.
+pub async fn run(config: Config) -> Result<(), ServerError> {
+    let leptos_options = leptos_options()?;
+    let addr = leptos_options.site_addr;
+    let stores = Stores::open(config).await?;
+    let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Io { addr, source })?;
+    tracing::info!(%addr, "OmniPlug server listening on http://{addr}");
+    let router = build_router(AppState { leptos_options, stores });
+    serve(listener, router, shutdown_signal()).await.map_err(|source| ServerError::Io { addr, source })?;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,126 @@
+//! `TestApp`: the real server on 127.0.0.1:0 with a fresh database (SQLite or Postgres, see
+//! `omniplug_core::testing`) and a real Redis under a key prefix of its own, plus one helper
+//! per endpoint and a worker the test can step by hand.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use leptos::config::LeptosOptions;
+use omniplug_core::{
+    Config, Stores,
+    testing::{TestDatabase, fresh_database, test_config},
+};
+use omniplug_worker::Worker;
+use server::{AppState, build_router, serve};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+/// A running server for one test. Dropping it stops the server.
+pub struct TestApp {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// An HTTP client with cookies and no redirects followed.
+    pub client: reqwest::Client,
+    /// The same stores the server uses, for arranging and checking state.
+    pub stores: Stores,
+    db: TestDatabase,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    /// Starts the server with the default test configuration.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the server after `adjust` has changed the configuration.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let db = fresh_database().await;
+        let mut config = test_config(&db);
+        adjust(&mut config);
+        let stores = Stores::open(config).await.expect("stores open");
+        Self::spawn_with_stores(db, stores).await
+    }
+
+    /// Starts the server on stores the test built itself (e.g. a database that is down).
+    pub async fn spawn_with_stores(db: TestDatabase, stores: Stores) -> Self {
+        omniplug_core::telemetry::init_tracing(omniplug_core::LogFormat::Pretty);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr");
+        let leptos_options = LeptosOptions::builder().output_name("omniplug").site_addr(addr).build();
+        let router = build_router(AppState { leptos_options, stores: stores.clone() });
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, router, async move {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let app = Self { addr, client, stores, db, shutdown: Some(tx), task: Some(task) };
+        // Redis connects in the background; a test that expects it up should not race it.
+        let _ = app.stores.redis.wait_until_connected(std::time::Duration::from_secs(5)).await;
+        app
+    }
+
+    /// `http://127.0.0.1:<port><path>`
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A worker on the same stores, ready to be stepped by the test.
+    pub async fn worker(&self) -> Worker {
+        Worker::start(self.stores.clone()).await.expect("worker starts")
+    }
+
+    /// `GET /health`
+    pub async fn get_health(&self) -> reqwest::Response {
+        self.client.get(self.url("/health")).send().await.expect("GET /health")
+    }
+
+    /// `GET /metrics`
+    pub async fn get_metrics(&self) -> reqwest::Response {
+        self.client.get(self.url("/metrics")).send().await.expect("GET /metrics")
+    }
+
+    /// `GET <path>` of a page.
+    pub async fn get_page(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET page")
+    }
+
+    /// The `get_system_status` server function, called as the browser calls it.
+    pub async fn call_system_status(&self) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/system_status"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .body("")
+            .send()
+            .await
+            .expect("POST /api/system_status")
+    }
+
+    /// The test's private data folder.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.db.dir.path()
+    }
+
+    /// Stops the server and waits for it to finish in-flight requests.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server exits cleanly");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
