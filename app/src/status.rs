@@ -18,8 +18,12 @@ impl SystemStatus {
     /// One sentence for people, naming what is wrong.
     pub fn summary(&self) -> String {
         match (self.database_up, self.redis_up, self.workers) {
-            (false, _, _) => "The database is not answering. Nothing can be saved or published.".into(),
-            (true, false, _) => "The work queue (Redis) is down. Scheduled posts will wait until it is back.".into(),
+            (false, _, _) => {
+                "The database is not answering. Nothing can be saved or published.".into()
+            }
+            (true, false, _) => {
+                "The work queue (Redis) is down. Scheduled posts will wait until it is back.".into()
+            }
             (true, true, Some(0) | None) => {
                 "No worker is running. Scheduled posts will not go out until one starts.".into()
             }
@@ -53,15 +57,29 @@ mod tests {
 
     #[test]
     fn the_summary_names_the_first_thing_that_is_wrong() {
-        let all = SystemStatus { database_up: true, redis_up: true, workers: Some(2) };
+        let all = SystemStatus {
+            database_up: true,
+            redis_up: true,
+            workers: Some(2),
+        };
         assert!(all.all_good());
         assert!(all.summary().contains("2 workers"));
-        let no_worker = SystemStatus { workers: Some(0), ..all.clone() };
+        let no_worker = SystemStatus {
+            workers: Some(0),
+            ..all.clone()
+        };
         assert!(!no_worker.all_good());
         assert!(no_worker.summary().contains("No worker"));
-        let no_redis = SystemStatus { redis_up: false, workers: None, ..all.clone() };
+        let no_redis = SystemStatus {
+            redis_up: false,
+            workers: None,
+            ..all.clone()
+        };
         assert!(no_redis.summary().contains("Redis"));
-        let no_db = SystemStatus { database_up: false, ..all };
+        let no_db = SystemStatus {
+            database_up: false,
+            ..all
+        };
         assert!(no_db.summary().contains("database"));
     }
 }

@@ -107,7 +107,11 @@ impl Config {
 
     /// Builds the configuration from any lookup function (tests pass a map).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
 
         let environment = match get("OMNIPLUG_ENV").as_deref() {
             None | Some("development" | "dev") => Environment::Development,
@@ -115,7 +119,9 @@ impl Config {
             Some(other) => {
                 return Err(ConfigError {
                     var: "OMNIPLUG_ENV",
-                    message: format!("unknown environment {other:?}; use development or production"),
+                    message: format!(
+                        "unknown environment {other:?}; use development or production"
+                    ),
                 });
             }
         };
@@ -184,8 +190,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -194,7 +202,10 @@ mod tests {
         let c = config(&[]).expect("defaults are valid");
         assert_eq!(c.environment, Environment::Development);
         assert_eq!(c.database_kind(), DatabaseKind::Sqlite);
-        assert_eq!(c.database_url.expose(), "sqlite://data/omniplug.db?mode=rwc");
+        assert_eq!(
+            c.database_url.expose(),
+            "sqlite://data/omniplug.db?mode=rwc"
+        );
         assert_eq!(c.redis_url.expose(), DEFAULT_REDIS_URL);
         assert_eq!(c.log_format, LogFormat::Pretty);
         assert!(c.token_key.is_none());

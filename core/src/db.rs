@@ -1,9 +1,15 @@
 //! The database connection: SQLite or PostgreSQL, chosen by `DATABASE_URL`.
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
+    TransactionTrait,
+};
 
 use crate::config::{Config, DatabaseKind};
 
@@ -38,15 +44,70 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
     Ok(db)
 }
 
-/// Brings the schema up to date. Both binaries call it at start-up; running it twice is harmless.
+/// Brings the schema up to date. Both binaries call it at start-up, so several processes may
+/// run it at once against one database: each takes a cross-process lock first (an advisory
+/// transaction lock on PostgreSQL, an exclusive lock on `<file>.migrate.lock` beside an SQLite
+/// file), and whoever comes second finds nothing left to do.
 #[tracing::instrument(skip_all, err)]
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let txn = db.begin().await?;
+            // Arbitrary constant shared by every OmniPlug process; released at commit.
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7270135532871)")
+                .await?;
+            Migrator::up(&txn, None).await?;
+            txn.commit().await
+        }
+        _ => {
+            let _lock = match sqlite_main_file(db).await? {
+                Some(file) => Some(lock_beside(file).await?),
+                None => None,
+            };
+            Migrator::up(db, None).await
+        }
+    }
+}
+
+/// The file behind an SQLite connection (`None` for in-memory databases).
+async fn sqlite_main_file(db: &DatabaseConnection) -> Result<Option<PathBuf>, DbErr> {
+    let row = db
+        .query_one(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT file FROM pragma_database_list WHERE name = 'main'",
+        ))
+        .await?;
+    let file: Option<String> = match row {
+        Some(row) => row.try_get("", "file")?,
+        None => None,
+    };
+    Ok(file.filter(|f| !f.is_empty()).map(PathBuf::from))
+}
+
+/// Blocks (off the async runtime) until this process holds `<file>.migrate.lock` exclusively.
+/// The lock is released when the returned file is dropped, or when the process dies.
+async fn lock_beside(file: PathBuf) -> Result<std::fs::File, DbErr> {
+    let mut lock_path = file.into_os_string();
+    lock_path.push(".migrate.lock");
+    tokio::task::spawn_blocking(move || {
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
+        lock.lock()?;
+        Ok::<_, std::io::Error>(lock)
+    })
+    .await
+    .map_err(|err| DbErr::Custom(format!("migration lock task: {err}")))?
+    .map_err(|err| DbErr::Custom(format!("migration lock: {err}")))
 }
 
 /// The path of an SQLite database file named by a URL, if it names a file.
 fn sqlite_file(url: &str) -> Option<&Path> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
 }
@@ -57,8 +118,14 @@ mod tests {
 
     #[test]
     fn sqlite_urls_name_their_file() {
-        assert_eq!(sqlite_file("sqlite://data/omniplug.db?mode=rwc"), Some(Path::new("data/omniplug.db")));
-        assert_eq!(sqlite_file("sqlite:/tmp/x.db"), Some(Path::new("/tmp/x.db")));
+        assert_eq!(
+            sqlite_file("sqlite://data/omniplug.db?mode=rwc"),
+            Some(Path::new("data/omniplug.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite:/tmp/x.db"),
+            Some(Path::new("/tmp/x.db"))
+        );
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("postgres://x"), None);
     }

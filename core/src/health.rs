@@ -57,7 +57,10 @@ impl HealthReport {
 pub async fn check(db: &DatabaseConnection, redis: &Redis) -> HealthReport {
     let (database, redis_check) = tokio::join!(check_database(db), check_redis(redis));
     let workers = if redis_check.status == CheckStatus::Up {
-        redis.live_workers(chrono::Utc::now().timestamp()).await.ok()
+        redis
+            .live_workers(chrono::Utc::now().timestamp())
+            .await
+            .ok()
     } else {
         None
     };
@@ -91,7 +94,9 @@ async fn check_redis(redis: &Redis) -> Check {
         Err(err) => {
             tracing::warn!(error = %err, "redis health check failed");
             Some(match err {
-                crate::queue::QueueError::Timeout(t) => format!("no answer within {} ms", t.as_millis()),
+                crate::queue::QueueError::Timeout(t) => {
+                    format!("no answer within {} ms", t.as_millis())
+                }
                 _ => "redis unreachable".to_owned(),
             })
         }
@@ -101,7 +106,11 @@ async fn check_redis(redis: &Redis) -> Check {
 
 fn finish(started: Instant, error: Option<String>) -> Check {
     Check {
-        status: if error.is_none() { CheckStatus::Up } else { CheckStatus::Down },
+        status: if error.is_none() {
+            CheckStatus::Up
+        } else {
+            CheckStatus::Down
+        },
         latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         error,
     }

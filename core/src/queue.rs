@@ -47,7 +47,9 @@ pub struct Redis {
 
 impl std::fmt::Debug for Redis {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Redis").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("Redis")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -69,7 +71,10 @@ impl Redis {
             .map_err(|err| QueueError::Config(err.to_string()))?;
         // The handle ends when the client quits; reconnection happens inside it.
         drop(client.connect());
-        Ok(Self { client, prefix: config.redis_prefix.clone() })
+        Ok(Self {
+            client,
+            prefix: config.redis_prefix.clone(),
+        })
     }
 
     /// The full key for a logical name: `<prefix>:<name>`.
@@ -102,17 +107,26 @@ impl Redis {
     /// Records that worker `id` is alive now.
     pub async fn worker_heartbeat(&self, id: &str, now_unix: i64) -> Result<(), QueueError> {
         let key = self.key(WORKERS_KEY);
-        let _: i64 = self.client.zadd(&key, None, None, false, false, (now_unix as f64, id)).await?;
+        let _: i64 = self
+            .client
+            .zadd(&key, None, None, false, false, (now_unix as f64, id))
+            .await?;
         // Forget workers that stopped long ago so the set stays small.
         let cutoff = now_unix - 10 * WORKER_STALE_AFTER.as_secs() as i64;
-        let _: i64 = self.client.zremrangebyscore(&key, f64::NEG_INFINITY, cutoff as f64).await?;
+        let _: i64 = self
+            .client
+            .zremrangebyscore(&key, f64::NEG_INFINITY, cutoff as f64)
+            .await?;
         Ok(())
     }
 
     /// How many workers have sent a heartbeat recently.
     pub async fn live_workers(&self, now_unix: i64) -> Result<u64, QueueError> {
         let since = now_unix - WORKER_STALE_AFTER.as_secs() as i64;
-        let count: u64 = self.client.zcount(self.key(WORKERS_KEY), since as f64, f64::INFINITY).await?;
+        let count: u64 = self
+            .client
+            .zcount(self.key(WORKERS_KEY), since as f64, f64::INFINITY)
+            .await?;
         Ok(count)
     }
 

@@ -46,6 +46,11 @@ impl Stores {
         let db = db::connect(&config).await?;
         db::migrate(&db).await?;
         let redis = Redis::connect(&config)?;
-        Ok(Self { config: Arc::new(config), db, redis, vault: Arc::new(vault) })
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            redis,
+            vault: Arc::new(vault),
+        })
     }
 }

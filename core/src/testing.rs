@@ -53,10 +53,15 @@ pub async fn fresh_database() -> TestDatabase {
                 .await
                 .expect("create a test database");
             admin.close().await.ok();
-            let (base, _) = admin_url.rsplit_once('/').expect("postgres URL has a database path");
+            let (base, _) = admin_url
+                .rsplit_once('/')
+                .expect("postgres URL has a database path");
             format!("{base}/{name}")
         }
-        _ => format!("sqlite://{}?mode=rwc", dir.path().join("omniplug.db").display()),
+        _ => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("omniplug.db").display()
+        ),
     };
     TestDatabase { url, dir }
 }

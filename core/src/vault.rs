@@ -72,7 +72,10 @@ pub struct Vault {
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault").field("key_id", &self.key_id).field("key", &"[redacted]").finish()
+        f.debug_struct("Vault")
+            .field("key_id", &self.key_id)
+            .field("key", &"[redacted]")
+            .finish()
     }
 }
 
@@ -99,15 +102,23 @@ impl Vault {
             .split_once(':')
             .ok_or(VaultError::MalformedKey("missing the key id and colon"))?;
         if key_id.is_empty() || !key_id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(VaultError::MalformedKey("the key id must be letters and digits"));
+            return Err(VaultError::MalformedKey(
+                "the key id must be letters and digits",
+            ));
         }
-        let bytes = B64.decode(b64).map_err(|_| VaultError::MalformedKey("not valid base64"))?;
+        let bytes = B64
+            .decode(b64)
+            .map_err(|_| VaultError::MalformedKey("not valid base64"))?;
         if bytes.len() != 32 {
             return Err(VaultError::MalformedKey("the key must be exactly 32 bytes"));
         }
         let unbound = UnboundKey::new(&AES_256_GCM, &bytes)
             .map_err(|_| VaultError::MalformedKey("rejected by AES-256-GCM"))?;
-        Ok(Self { key_id: key_id.to_owned(), key: LessSafeKey::new(unbound), rng: SystemRandom::new() })
+        Ok(Self {
+            key_id: key_id.to_owned(),
+            key: LessSafeKey::new(unbound),
+            rng: SystemRandom::new(),
+        })
     }
 
     /// A fresh random key in the configured format (for the development key file and tests).
@@ -115,7 +126,9 @@ impl Vault {
         let mut bytes = [0u8; 32];
         // SystemRandom only fails when the OS has no randomness, and then nothing is safe anyway.
         #[allow(clippy::expect_used)]
-        SystemRandom::new().fill(&mut bytes).expect("operating system random source");
+        SystemRandom::new()
+            .fill(&mut bytes)
+            .expect("operating system random source");
         Secret::new(format!("k1:{}", B64.encode(bytes)))
     }
 
@@ -123,7 +136,9 @@ impl Vault {
     pub fn seal(&self, plaintext: &str, field: SealedField<'_>) -> String {
         let mut nonce = [0u8; NONCE_LEN];
         #[allow(clippy::expect_used)]
-        self.rng.fill(&mut nonce).expect("operating system random source");
+        self.rng
+            .fill(&mut nonce)
+            .expect("operating system random source");
         let mut buf = plaintext.as_bytes().to_vec();
         #[allow(clippy::expect_used)]
         self.key
@@ -156,13 +171,18 @@ impl Vault {
             .key
             .open_in_place(nonce, Aad::from(field.aad().as_bytes()), &mut buf)
             .map_err(|_| VaultError::Corrupt)?;
-        String::from_utf8(plain.to_vec()).map(Secret::new).map_err(|_| VaultError::Corrupt)
+        String::from_utf8(plain.to_vec())
+            .map(Secret::new)
+            .map_err(|_| VaultError::Corrupt)
     }
 }
 
 fn load_or_create_dev_key(data_dir: &Path) -> Result<Secret<String>, VaultError> {
     let path = data_dir.join(DEV_KEY_FILE);
-    let io_err = |source| VaultError::KeyFile { path: path.display().to_string(), source };
+    let io_err = |source| VaultError::KeyFile {
+        path: path.display().to_string(),
+        source,
+    };
     match std::fs::read_to_string(&path) {
         Ok(existing) => Ok(Secret::new(existing.trim().to_owned())),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
@@ -199,8 +219,11 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    const FIELD: SealedField<'static> =
-        SealedField { table: "platform_connections", field: "access_token", row_id: "42" };
+    const FIELD: SealedField<'static> = SealedField {
+        table: "platform_connections",
+        field: "access_token",
+        row_id: "42",
+    };
 
     fn vault() -> Vault {
         Vault::from_encoded(&Vault::generate_encoded()).expect("generated key is valid")
@@ -212,12 +235,27 @@ mod tests {
         let sealed = v.seal("ya29.secret-token", FIELD);
         assert!(sealed.starts_with("k1:"));
         assert!(!sealed.contains("secret-token"));
-        assert_eq!(v.open(&sealed, FIELD).expect("opens").expose(), "ya29.secret-token");
+        assert_eq!(
+            v.open(&sealed, FIELD).expect("opens").expose(),
+            "ya29.secret-token"
+        );
 
-        let other_row = SealedField { row_id: "43", ..FIELD };
-        assert!(matches!(v.open(&sealed, other_row), Err(VaultError::Corrupt)));
-        let other_field = SealedField { field: "refresh_token", ..FIELD };
-        assert!(matches!(v.open(&sealed, other_field), Err(VaultError::Corrupt)));
+        let other_row = SealedField {
+            row_id: "43",
+            ..FIELD
+        };
+        assert!(matches!(
+            v.open(&sealed, other_row),
+            Err(VaultError::Corrupt)
+        ));
+        let other_field = SealedField {
+            field: "refresh_token",
+            ..FIELD
+        };
+        assert!(matches!(
+            v.open(&sealed, other_field),
+            Err(VaultError::Corrupt)
+        ));
     }
 
     #[test]
@@ -225,13 +263,21 @@ mod tests {
         let v = vault();
         let a = v.seal("token", FIELD);
         assert_ne!(a, v.seal("token", FIELD), "a random nonce per seal");
-        let mut bytes = B64.decode(a.split_once(':').expect("has id").1).expect("b64");
+        let mut bytes = B64
+            .decode(a.split_once(':').expect("has id").1)
+            .expect("b64");
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         let tampered = format!("k1:{}", B64.encode(bytes));
         assert!(matches!(v.open(&tampered, FIELD), Err(VaultError::Corrupt)));
-        assert!(matches!(v.open("k9:AAAA", FIELD), Err(VaultError::UnknownKey(_))));
-        assert!(matches!(vault().open(&a, FIELD), Err(VaultError::Corrupt)), "another key");
+        assert!(matches!(
+            v.open("k9:AAAA", FIELD),
+            Err(VaultError::UnknownKey(_))
+        ));
+        assert!(
+            matches!(vault().open(&a, FIELD), Err(VaultError::Corrupt)),
+            "another key"
+        );
     }
 
     #[test]

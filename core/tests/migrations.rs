@@ -8,7 +8,9 @@ use omniplug_core::{
     entities::{self, *},
     testing::{fresh_database, test_config},
 };
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, prelude::Uuid};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, prelude::Uuid,
+};
 use sea_orm_migration::SchemaManager;
 
 const TABLES: [&str; 15] = [
@@ -38,16 +40,33 @@ async fn migrations_go_up_down_and_up_again() {
 
     Migrator::up(&conn, None).await.expect("up");
     for table in TABLES {
-        assert!(schema.has_table(table).await.expect("query"), "{table} exists after up");
+        assert!(
+            schema.has_table(table).await.expect("query"),
+            "{table} exists after up"
+        );
     }
-    assert!(Migrator::get_pending_migrations(&conn).await.expect("status").is_empty());
-    assert_eq!(Migrator::get_applied_migrations(&conn).await.expect("status").len(), Migrator::migrations().len());
+    assert!(
+        Migrator::get_pending_migrations(&conn)
+            .await
+            .expect("status")
+            .is_empty()
+    );
+    assert_eq!(
+        Migrator::get_applied_migrations(&conn)
+            .await
+            .expect("status")
+            .len(),
+        Migrator::migrations().len()
+    );
     for (table, index) in [
         ("post_targets", "idx_targets_state_next_attempt"),
         ("auto_plugs", "idx_plugs_status"),
         ("posts", "idx_posts_workspace_scheduled"),
     ] {
-        assert!(schema.has_index(table, index).await.expect("query"), "hot-query index {index} exists");
+        assert!(
+            schema.has_index(table, index).await.expect("query"),
+            "hot-query index {index} exists"
+        );
     }
 
     // Up again is a no-op (both binaries run it at start-up).
@@ -56,18 +75,62 @@ async fn migrations_go_up_down_and_up_again() {
     // One step down removes only the last migration's tables.
     Migrator::down(&conn, Some(1)).await.expect("down one");
     assert!(!schema.has_table("posts").await.expect("query"));
-    assert!(schema.has_table("platform_connections").await.expect("query"));
+    assert!(
+        schema
+            .has_table("platform_connections")
+            .await
+            .expect("query")
+    );
 
     Migrator::down(&conn, None).await.expect("down all");
     for table in TABLES {
-        assert!(!schema.has_table(table).await.expect("query"), "{table} is gone after down");
+        assert!(
+            !schema.has_table(table).await.expect("query"),
+            "{table} is gone after down"
+        );
     }
-    assert_eq!(Migrator::get_pending_migrations(&conn).await.expect("status").len(), Migrator::migrations().len());
+    assert_eq!(
+        Migrator::get_pending_migrations(&conn)
+            .await
+            .expect("status")
+            .len(),
+        Migrator::migrations().len()
+    );
 
     Migrator::up(&conn, None).await.expect("up again");
     for table in TABLES {
-        assert!(schema.has_table(table).await.expect("query"), "{table} exists after up again");
+        assert!(
+            schema.has_table(table).await.expect("query"),
+            "{table} exists after up again"
+        );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn processes_starting_together_migrate_once_without_errors() {
+    // The server and the worker (or many replicas) start at the same moment on one database.
+    let test_db = fresh_database().await;
+    let config = test_config(&test_db);
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let config = config.clone();
+        tasks.push(tokio::spawn(async move {
+            let conn = db::connect(&config).await.expect("connect");
+            db::migrate(&conn).await
+        }));
+    }
+    for task in tasks {
+        task.await
+            .expect("task")
+            .expect("every concurrent migrate succeeds");
+    }
+    let conn = db::connect(&config).await.expect("connect");
+    assert!(
+        Migrator::get_pending_migrations(&conn)
+            .await
+            .expect("status")
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -333,7 +396,11 @@ async fn every_entity_round_trips_a_row() {
         .expect("due targets");
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].platform, PlatformKind::Sandbox);
-    let stored = entities::post::Entity::find_by_id(post.id).one(&conn).await.expect("query").expect("post");
+    let stored = entities::post::Entity::find_by_id(post.id)
+        .one(&conn)
+        .await
+        .expect("query")
+        .expect("post");
     assert_eq!(stored.status, PostStatus::Scheduled);
     assert_eq!(stored.content, "Hello 🌍");
     assert_eq!(
@@ -343,8 +410,31 @@ async fn every_entity_round_trips_a_row() {
     );
 
     // Deleting the workspace removes what it owns.
-    entities::workspace::Entity::delete_by_id(ws.id).exec(&conn).await.expect("delete workspace");
-    assert!(entities::post::Entity::find().all(&conn).await.expect("query").is_empty());
-    assert!(entities::post_target::Entity::find().all(&conn).await.expect("query").is_empty());
-    assert_eq!(entities::audit_log::Entity::find().all(&conn).await.expect("query").len(), 1, "audit outlives");
+    entities::workspace::Entity::delete_by_id(ws.id)
+        .exec(&conn)
+        .await
+        .expect("delete workspace");
+    assert!(
+        entities::post::Entity::find()
+            .all(&conn)
+            .await
+            .expect("query")
+            .is_empty()
+    );
+    assert!(
+        entities::post_target::Entity::find()
+            .all(&conn)
+            .await
+            .expect("query")
+            .is_empty()
+    );
+    assert_eq!(
+        entities::audit_log::Entity::find()
+            .all(&conn)
+            .await
+            .expect("query")
+            .len(),
+        1,
+        "audit outlives"
+    );
 }

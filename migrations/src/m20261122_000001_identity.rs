@@ -3,12 +3,19 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::idens::{ApiKeys, AuditLog, Invitations, Memberships, Notifications, Sessions, Users, Workspaces};
+use crate::idens::{
+    ApiKeys, AuditLog, Invitations, Memberships, Notifications, Sessions, Users, Workspaces,
+};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn cascade_to(name: &str, from: (impl IntoIden + 'static, impl IntoIden + 'static), to: impl IntoIden + 'static, to_col: impl IntoIden + 'static) -> ForeignKeyCreateStatement {
+fn cascade_to(
+    name: &str,
+    from: (impl IntoIden + 'static, impl IntoIden + 'static),
+    to: impl IntoIden + 'static,
+    to_col: impl IntoIden + 'static,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(name)
         .from(from.0, from.1)
@@ -17,7 +24,12 @@ fn cascade_to(name: &str, from: (impl IntoIden + 'static, impl IntoIden + 'stati
         .to_owned()
 }
 
-fn set_null_to(name: &str, from: (impl IntoIden + 'static, impl IntoIden + 'static), to: impl IntoIden + 'static, to_col: impl IntoIden + 'static) -> ForeignKeyCreateStatement {
+fn set_null_to(
+    name: &str,
+    from: (impl IntoIden + 'static, impl IntoIden + 'static),
+    to: impl IntoIden + 'static,
+    to_col: impl IntoIden + 'static,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(name)
         .from(from.0, from.1)
@@ -71,7 +83,12 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone(Sessions::CreatedAt))
                 .col(timestamp_with_time_zone(Sessions::LastSeenAt))
                 .col(timestamp_with_time_zone(Sessions::ExpiresAt))
-                .foreign_key(&mut cascade_to("fk_sessions_user", (Sessions::Table, Sessions::UserId), Users::Table, Users::Id))
+                .foreign_key(&mut cascade_to(
+                    "fk_sessions_user",
+                    (Sessions::Table, Sessions::UserId),
+                    Users::Table,
+                    Users::Id,
+                ))
                 .foreign_key(&mut set_null_to(
                     "fk_sessions_workspace",
                     (Sessions::Table, Sessions::CurrentWorkspaceId),
@@ -81,10 +98,22 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("idx_sessions_user").table(Sessions::Table).col(Sessions::UserId).to_owned())
-            .await?;
-        m.create_index(Index::create().name("idx_sessions_expires").table(Sessions::Table).col(Sessions::ExpiresAt).to_owned())
-            .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_sessions_user")
+                .table(Sessions::Table)
+                .col(Sessions::UserId)
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_sessions_expires")
+                .table(Sessions::Table)
+                .col(Sessions::ExpiresAt)
+                .to_owned(),
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -100,7 +129,12 @@ impl MigrationTrait for Migration {
                     Workspaces::Table,
                     Workspaces::Id,
                 ))
-                .foreign_key(&mut cascade_to("fk_memberships_user", (Memberships::Table, Memberships::UserId), Users::Table, Users::Id))
+                .foreign_key(&mut cascade_to(
+                    "fk_memberships_user",
+                    (Memberships::Table, Memberships::UserId),
+                    Users::Table,
+                    Users::Id,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -114,8 +148,14 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("idx_memberships_user").table(Memberships::Table).col(Memberships::UserId).to_owned())
-            .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_memberships_user")
+                .table(Memberships::Table)
+                .col(Memberships::UserId)
+                .to_owned(),
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -136,13 +176,27 @@ impl MigrationTrait for Migration {
                     Workspaces::Table,
                     Workspaces::Id,
                 ))
-                .foreign_key(&mut set_null_to("fk_invitations_inviter", (Invitations::Table, Invitations::InvitedBy), Users::Table, Users::Id))
-                .foreign_key(&mut set_null_to("fk_invitations_acceptor", (Invitations::Table, Invitations::AcceptedBy), Users::Table, Users::Id))
+                .foreign_key(&mut set_null_to(
+                    "fk_invitations_inviter",
+                    (Invitations::Table, Invitations::InvitedBy),
+                    Users::Table,
+                    Users::Id,
+                ))
+                .foreign_key(&mut set_null_to(
+                    "fk_invitations_acceptor",
+                    (Invitations::Table, Invitations::AcceptedBy),
+                    Users::Table,
+                    Users::Id,
+                ))
                 .to_owned(),
         )
         .await?;
         m.create_index(
-            Index::create().name("idx_invitations_workspace").table(Invitations::Table).col(Invitations::WorkspaceId).to_owned(),
+            Index::create()
+                .name("idx_invitations_workspace")
+                .table(Invitations::Table)
+                .col(Invitations::WorkspaceId)
+                .to_owned(),
         )
         .await?;
 
@@ -164,7 +218,12 @@ impl MigrationTrait for Migration {
                     Workspaces::Table,
                     Workspaces::Id,
                 ))
-                .foreign_key(&mut cascade_to("fk_notifications_user", (Notifications::Table, Notifications::UserId), Users::Table, Users::Id))
+                .foreign_key(&mut cascade_to(
+                    "fk_notifications_user",
+                    (Notifications::Table, Notifications::UserId),
+                    Users::Table,
+                    Users::Id,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -202,13 +261,29 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone_null(ApiKeys::RevokedAt))
                 .col(timestamp_with_time_zone_null(ApiKeys::ExpiresAt))
                 .col(timestamp_with_time_zone(ApiKeys::CreatedAt))
-                .foreign_key(&mut cascade_to("fk_api_keys_workspace", (ApiKeys::Table, ApiKeys::WorkspaceId), Workspaces::Table, Workspaces::Id))
-                .foreign_key(&mut set_null_to("fk_api_keys_creator", (ApiKeys::Table, ApiKeys::CreatedBy), Users::Table, Users::Id))
+                .foreign_key(&mut cascade_to(
+                    "fk_api_keys_workspace",
+                    (ApiKeys::Table, ApiKeys::WorkspaceId),
+                    Workspaces::Table,
+                    Workspaces::Id,
+                ))
+                .foreign_key(&mut set_null_to(
+                    "fk_api_keys_creator",
+                    (ApiKeys::Table, ApiKeys::CreatedBy),
+                    Users::Table,
+                    Users::Id,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("idx_api_keys_workspace").table(ApiKeys::Table).col(ApiKeys::WorkspaceId).to_owned())
-            .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_api_keys_workspace")
+                .table(ApiKeys::Table)
+                .col(ApiKeys::WorkspaceId)
+                .to_owned(),
+        )
+        .await?;
 
         // No foreign keys: the audit trail outlives the rows it talks about.
         m.create_table(

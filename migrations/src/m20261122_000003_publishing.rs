@@ -4,17 +4,32 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
 use crate::idens::{
-    AutoPlugs, EngagementSnapshots, Jobs, MediaAssets, PlatformConnections, PostTargets as Pt, Posts, Users, Workspaces,
+    AutoPlugs, EngagementSnapshots, Jobs, MediaAssets, PlatformConnections, PostTargets as Pt,
+    Posts, Users, Workspaces,
 };
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn fk(name: &str, from: (impl IntoIden + 'static, impl IntoIden + 'static), to: (impl IntoIden + 'static, impl IntoIden + 'static), on_delete: ForeignKeyAction) -> ForeignKeyCreateStatement {
-    ForeignKey::create().name(name).from(from.0, from.1).to(to.0, to.1).on_delete(on_delete).to_owned()
+fn fk(
+    name: &str,
+    from: (impl IntoIden + 'static, impl IntoIden + 'static),
+    to: (impl IntoIden + 'static, impl IntoIden + 'static),
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(name)
+        .from(from.0, from.1)
+        .to(to.0, to.1)
+        .on_delete(on_delete)
+        .to_owned()
 }
 
-fn index(name: &str, table: impl IntoIden + 'static, cols: &[&'static str]) -> IndexCreateStatement {
+fn index(
+    name: &str,
+    table: impl IntoIden + 'static,
+    cols: &[&'static str],
+) -> IndexCreateStatement {
     let mut stmt = Index::create();
     stmt.name(name).table(table);
     for col in cols {
@@ -45,15 +60,35 @@ impl MigrationTrait for Migration {
                 .col(integer(Posts::Version).default(0))
                 .col(timestamp_with_time_zone(Posts::CreatedAt))
                 .col(timestamp_with_time_zone(Posts::UpdatedAt))
-                .foreign_key(&mut fk("fk_posts_workspace", (Posts::Table, Posts::WorkspaceId), (Workspaces::Table, Workspaces::Id), Cascade))
-                .foreign_key(&mut fk("fk_posts_author", (Posts::Table, Posts::AuthorId), (Users::Table, Users::Id), SetNull))
+                .foreign_key(&mut fk(
+                    "fk_posts_workspace",
+                    (Posts::Table, Posts::WorkspaceId),
+                    (Workspaces::Table, Workspaces::Id),
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "fk_posts_author",
+                    (Posts::Table, Posts::AuthorId),
+                    (Users::Table, Users::Id),
+                    SetNull,
+                ))
                 .to_owned(),
         )
         .await?;
         // Calendar and lists: a workspace's posts by time.
-        m.create_index(index("idx_posts_workspace_scheduled", Posts::Table, &["workspace_id", "scheduled_at"])).await?;
+        m.create_index(index(
+            "idx_posts_workspace_scheduled",
+            Posts::Table,
+            &["workspace_id", "scheduled_at"],
+        ))
+        .await?;
         // Start-up rebuild and missed-post sweep: scheduled posts by due time.
-        m.create_index(index("idx_posts_status_scheduled", Posts::Table, &["status", "scheduled_at"])).await?;
+        m.create_index(index(
+            "idx_posts_status_scheduled",
+            Posts::Table,
+            &["status", "scheduled_at"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -82,8 +117,18 @@ impl MigrationTrait for Migration {
                 .col(integer(Pt::Version).default(0))
                 .col(timestamp_with_time_zone(Pt::CreatedAt))
                 .col(timestamp_with_time_zone(Pt::UpdatedAt))
-                .foreign_key(&mut fk("fk_targets_post", (Pt::Table, Pt::PostId), (Posts::Table, Posts::Id), Cascade))
-                .foreign_key(&mut fk("fk_targets_workspace", (Pt::Table, Pt::WorkspaceId), (Workspaces::Table, Workspaces::Id), Cascade))
+                .foreign_key(&mut fk(
+                    "fk_targets_post",
+                    (Pt::Table, Pt::PostId),
+                    (Posts::Table, Posts::Id),
+                    Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "fk_targets_workspace",
+                    (Pt::Table, Pt::WorkspaceId),
+                    (Workspaces::Table, Workspaces::Id),
+                    Cascade,
+                ))
                 .foreign_key(&mut fk(
                     "fk_targets_connection",
                     (Pt::Table, Pt::ConnectionId),
@@ -93,10 +138,29 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("uq_targets_post_connection", Pt::Table, &["post_id", "connection_id"]).unique().to_owned()).await?;
+        m.create_index(
+            index(
+                "uq_targets_post_connection",
+                Pt::Table,
+                &["post_id", "connection_id"],
+            )
+            .unique()
+            .to_owned(),
+        )
+        .await?;
         // The worker's due-work queries: targets by state and next attempt / next poll.
-        m.create_index(index("idx_targets_state_next_attempt", Pt::Table, &["state", "next_attempt_at"])).await?;
-        m.create_index(index("idx_targets_state_next_poll", Pt::Table, &["state", "next_poll_at"])).await?;
+        m.create_index(index(
+            "idx_targets_state_next_attempt",
+            Pt::Table,
+            &["state", "next_attempt_at"],
+        ))
+        .await?;
+        m.create_index(index(
+            "idx_targets_state_next_poll",
+            Pt::Table,
+            &["state", "next_poll_at"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -117,7 +181,12 @@ impl MigrationTrait for Migration {
                 .col(integer(AutoPlugs::Version).default(0))
                 .col(timestamp_with_time_zone(AutoPlugs::CreatedAt))
                 .col(timestamp_with_time_zone(AutoPlugs::UpdatedAt))
-                .foreign_key(&mut fk("fk_plugs_post", (AutoPlugs::Table, AutoPlugs::PostId), (Posts::Table, Posts::Id), Cascade))
+                .foreign_key(&mut fk(
+                    "fk_plugs_post",
+                    (AutoPlugs::Table, AutoPlugs::PostId),
+                    (Posts::Table, Posts::Id),
+                    Cascade,
+                ))
                 .foreign_key(&mut fk(
                     "fk_plugs_workspace",
                     (AutoPlugs::Table, AutoPlugs::WorkspaceId),
@@ -128,8 +197,18 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // One plug per post per platform.
-        m.create_index(index("uq_plugs_post_platform", AutoPlugs::Table, &["post_id", "platform"]).unique().to_owned()).await?;
-        m.create_index(index("idx_plugs_status", AutoPlugs::Table, &["status"])).await?;
+        m.create_index(
+            index(
+                "uq_plugs_post_platform",
+                AutoPlugs::Table,
+                &["post_id", "platform"],
+            )
+            .unique()
+            .to_owned(),
+        )
+        .await?;
+        m.create_index(index("idx_plugs_status", AutoPlugs::Table, &["status"]))
+            .await?;
 
         // Audit of every attempt; ids are plain columns (no FKs) so history survives deletes.
         m.create_table(
@@ -151,8 +230,14 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("idx_jobs_post", Jobs::Table, &["post_id"])).await?;
-        m.create_index(index("idx_jobs_kind_status_started", Jobs::Table, &["kind", "status", "started_at"])).await?;
+        m.create_index(index("idx_jobs_post", Jobs::Table, &["post_id"]))
+            .await?;
+        m.create_index(index(
+            "idx_jobs_kind_status_started",
+            Jobs::Table,
+            &["kind", "status", "started_at"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -173,7 +258,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("idx_snapshots_target_observed", EngagementSnapshots::Table, &["target_id", "observed_at"])).await?;
+        m.create_index(index(
+            "idx_snapshots_target_observed",
+            EngagementSnapshots::Table,
+            &["target_id", "observed_at"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -198,11 +288,21 @@ impl MigrationTrait for Migration {
                     (Workspaces::Table, Workspaces::Id),
                     Cascade,
                 ))
-                .foreign_key(&mut fk("fk_media_uploader", (MediaAssets::Table, MediaAssets::UploadedBy), (Users::Table, Users::Id), SetNull))
+                .foreign_key(&mut fk(
+                    "fk_media_uploader",
+                    (MediaAssets::Table, MediaAssets::UploadedBy),
+                    (Users::Table, Users::Id),
+                    SetNull,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("idx_media_workspace_created", MediaAssets::Table, &["workspace_id", "created_at"])).await?;
+        m.create_index(index(
+            "idx_media_workspace_created",
+            MediaAssets::Table,
+            &["workspace_id", "created_at"],
+        ))
+        .await?;
         Ok(())
     }
 

@@ -26,8 +26,13 @@ pub enum Platform {
 
 impl Platform {
     /// Every platform, in the order the interface lists them.
-    pub const ALL: [Platform; 5] =
-        [Platform::X, Platform::LinkedIn, Platform::Instagram, Platform::Bluesky, Platform::Sandbox];
+    pub const ALL: [Platform; 5] = [
+        Platform::X,
+        Platform::LinkedIn,
+        Platform::Instagram,
+        Platform::Bluesky,
+        Platform::Sandbox,
+    ];
 
     /// The name people see.
     pub fn display_name(self) -> &'static str {

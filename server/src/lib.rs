@@ -71,7 +71,10 @@ pub fn build_router(state: AppState) -> Router {
     let router = Router::new()
         .merge(routes::router())
         .leptos_routes_with_context(&state, routes, context.clone(), shell)
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, app::shell));
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, app::shell));
     observability::instrument(router).with_state(state)
 }
 
@@ -81,9 +84,12 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Opens the stores, binds the configured address and serves until Ctrl-C or SIGTERM.
@@ -91,10 +97,17 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     let leptos_options = leptos_options()?;
     let addr = leptos_options.site_addr;
     let stores = Stores::open(config).await?;
-    let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Io { addr, source })?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Io { addr, source })?;
     tracing::info!(%addr, "OmniPlug server listening on http://{addr}");
-    let router = build_router(AppState { leptos_options, stores });
-    serve(listener, router, shutdown_signal()).await.map_err(|source| ServerError::Io { addr, source })?;
+    let router = build_router(AppState {
+        leptos_options,
+        stores,
+    });
+    serve(listener, router, shutdown_signal())
+        .await
+        .map_err(|source| ServerError::Io { addr, source })?;
     tracing::info!("server stopped");
     Ok(())
 }

@@ -30,7 +30,11 @@ pub fn instrument(router: Router<AppState>) -> Router<AppState> {
 }
 
 fn request_span(request: &Request<Body>) -> tracing::Span {
-    let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
     tracing::info_span!(
         "request",
         method = %request.method(),

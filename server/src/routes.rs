@@ -13,21 +13,30 @@ use crate::AppState;
 
 /// The routes this module serves.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health_check)).route("/metrics", get(metrics))
+    Router::new()
+        .route("/health", get(health_check))
+        .route("/metrics", get(metrics))
 }
 
 /// `GET /health`: 200 when the database and Redis both answer, 503 naming the one that does not.
 #[tracing::instrument(skip_all)]
 async fn health_check(State(stores): State<Stores>) -> impl IntoResponse {
     let report = health::check(&stores.db, &stores.redis).await;
-    let status = if report.is_healthy() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if report.is_healthy() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, [(header::CACHE_CONTROL, "no-store")], Json(report))
 }
 
 /// `GET /metrics`: Prometheus text exposition.
 async fn metrics() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         omniplug_core::telemetry::prometheus().render(),
     )
 }

@@ -11,7 +11,10 @@ async fn landing_page_explains_the_product_and_loads_the_app_bundle() {
     let response = app.get_page("/").await;
     assert_eq!(response.status(), 200);
     let html = response.text().await.expect("html");
-    assert!(html.contains("Plug your product every time a post takes off."), "{html}");
+    assert!(
+        html.contains("Plug your product every time a post takes off."),
+        "{html}"
+    );
     assert!(html.contains("<title>OmniPlug</title>"), "{html}");
     // Hydration needs the WASM bundle and stylesheet links.
     assert!(html.contains("/pkg/omniplug.js"), "{html}");
@@ -32,11 +35,26 @@ async fn app_pages_render_the_navigation() {
         let response = app.get_page(path).await;
         assert_eq!(response.status(), 200, "{path}");
         let html = response.text().await.expect("html");
-        assert!(html.contains(&format!("<title>{title} · OmniPlug</title>")), "{path}: {html}");
-        for link in ["/dashboard", "/compose", "/schedule", "/analytics", "/settings"] {
-            assert!(html.contains(&format!("href=\"{link}\"")), "{path} lacks a link to {link}");
+        assert!(
+            html.contains(&format!("<title>{title} · OmniPlug</title>")),
+            "{path}: {html}"
+        );
+        for link in [
+            "/dashboard",
+            "/compose",
+            "/schedule",
+            "/analytics",
+            "/settings",
+        ] {
+            assert!(
+                html.contains(&format!("href=\"{link}\"")),
+                "{path} lacks a link to {link}"
+            );
         }
-        assert!(html.contains("aria-current=\"page\""), "{path}: the current section is marked");
+        assert!(
+            html.contains("aria-current=\"page\""),
+            "{path}: the current section is marked"
+        );
     }
 }
 

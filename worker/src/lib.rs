@@ -56,10 +56,15 @@ impl Worker {
         let id = format!("worker-{}", uuid::Uuid::new_v4().simple());
         for stream in [PUBLISH_STREAM, PLUG_STREAM] {
             let key = stores.redis.key(stream);
-            let created: Result<String, RedisError> =
-                stores.redis.client().xgroup_create(&key, WORKER_GROUP, "$", true).await;
+            let created: Result<String, RedisError> = stores
+                .redis
+                .client()
+                .xgroup_create(&key, WORKER_GROUP, "$", true)
+                .await;
             match created {
-                Ok(_) => tracing::info!(stream = %key, group = WORKER_GROUP, "created consumer group"),
+                Ok(_) => {
+                    tracing::info!(stream = %key, group = WORKER_GROUP, "created consumer group")
+                }
                 // Another worker (or an earlier run) created it already.
                 Err(err) if err.details().starts_with("BUSYGROUP") => {}
                 Err(err) => return Err(err.into()),
@@ -76,7 +81,10 @@ impl Worker {
     /// Does one round of work as of `now`.
     #[tracing::instrument(skip_all, fields(worker = %self.id))]
     pub async fn step(&self, now: DateTime<Utc>) -> Result<StepReport, WorkerError> {
-        self.stores.redis.worker_heartbeat(&self.id, now.timestamp()).await?;
+        self.stores
+            .redis
+            .worker_heartbeat(&self.id, now.timestamp())
+            .await?;
         metrics::counter!("omniplug_worker_ticks_total").increment(1);
         Ok(StepReport { heartbeat: true })
     }
@@ -113,7 +121,11 @@ impl Worker {
 pub async fn run(config: Config) -> Result<(), WorkerError> {
     let stores = Stores::open(config).await?;
     let mut waited = Duration::ZERO;
-    while let Err(err) = stores.redis.wait_until_connected(Duration::from_secs(5)).await {
+    while let Err(err) = stores
+        .redis
+        .wait_until_connected(Duration::from_secs(5))
+        .await
+    {
         waited += Duration::from_secs(5);
         tracing::warn!(error = %err, waited_s = waited.as_secs(), "waiting for Redis");
     }

@@ -11,7 +11,11 @@ use omniplug_worker::Worker;
 async fn stores() -> (omniplug_core::testing::TestDatabase, Stores) {
     let db = fresh_database().await;
     let stores = Stores::open(test_config(&db)).await.expect("stores");
-    stores.redis.wait_until_connected(std::time::Duration::from_secs(5)).await.expect("redis up");
+    stores
+        .redis
+        .wait_until_connected(std::time::Duration::from_secs(5))
+        .await
+        .expect("redis up");
     (db, stores)
 }
 
@@ -24,8 +28,12 @@ async fn start_joins_the_consumer_group_on_both_streams_and_is_idempotent() {
     assert_ne!(first.id(), second.id());
 
     for stream in [PUBLISH_STREAM, PLUG_STREAM] {
-        let groups: Vec<Value> =
-            stores.redis.client().xinfo_groups(stores.redis.key(stream)).await.expect("XINFO GROUPS");
+        let groups: Vec<Value> = stores
+            .redis
+            .client()
+            .xinfo_groups(stores.redis.key(stream))
+            .await
+            .expect("XINFO GROUPS");
         assert_eq!(groups.len(), 1, "{stream}: exactly one group");
         let text = format!("{groups:?}");
         assert!(text.contains(WORKER_GROUP), "{stream}: {text}");
@@ -38,11 +46,32 @@ async fn heartbeats_are_counted_only_while_fresh() {
     let worker = Worker::start(stores.clone()).await.expect("start");
     let now = chrono::Utc::now();
     worker.step(now).await.expect("step");
-    assert_eq!(stores.redis.live_workers(now.timestamp()).await.expect("count"), 1);
+    assert_eq!(
+        stores
+            .redis
+            .live_workers(now.timestamp())
+            .await
+            .expect("count"),
+        1
+    );
     // 31 s later without another beat, the worker no longer counts.
-    assert_eq!(stores.redis.live_workers(now.timestamp() + 31).await.expect("count"), 0);
+    assert_eq!(
+        stores
+            .redis
+            .live_workers(now.timestamp() + 31)
+            .await
+            .expect("count"),
+        0
+    );
     worker.stop().await.expect("stop");
-    assert_eq!(stores.redis.live_workers(now.timestamp()).await.expect("count"), 0);
+    assert_eq!(
+        stores
+            .redis
+            .live_workers(now.timestamp())
+            .await
+            .expect("count"),
+        0
+    );
 }
 
 #[tokio::test]
@@ -59,11 +88,27 @@ async fn run_until_stops_on_shutdown_and_removes_the_heartbeat() {
     });
     // The first tick fires at once.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while stores.redis.live_workers(chrono::Utc::now().timestamp()).await.expect("count") == 0 {
+    while stores
+        .redis
+        .live_workers(chrono::Utc::now().timestamp())
+        .await
+        .expect("count")
+        == 0
+    {
         assert!(std::time::Instant::now() < deadline, "worker never beat");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     tx.send(()).expect("signal");
-    tokio::time::timeout(std::time::Duration::from_secs(5), handle).await.expect("stops promptly").expect("task");
-    assert_eq!(stores.redis.live_workers(chrono::Utc::now().timestamp()).await.expect("count"), 0);
+    tokio::time::timeout(std::time::Duration::from_secs(5), handle)
+        .await
+        .expect("stops promptly")
+        .expect("task");
+    assert_eq!(
+        stores
+            .redis
+            .live_workers(chrono::Utc::now().timestamp())
+            .await
+            .expect("count"),
+        0
+    );
 }

@@ -27,7 +27,9 @@ impl IconKind {
             IconKind::Compose => "M4 20h4L19 9l-4-4L4 16zM14 6l4 4",
             IconKind::Schedule => "M4 5h16v15H4zM4 10h16M8 3v4M16 3v4",
             IconKind::Analytics => "M4 20V10M10 20V4M16 20v-7M22 20H2",
-            IconKind::Settings => "M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8zM12 2v3M12 19v3M2 12h3M19 12h3M5 5l2 2M17 17l2 2M5 19l2-2M17 7l2-2",
+            IconKind::Settings => {
+                "M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8zM12 2v3M12 19v3M2 12h3M19 12h3M5 5l2 2M17 17l2 2M5 19l2-2M17 7l2-2"
+            }
             IconKind::Menu => "M3 6h18M3 12h18M3 18h18",
             IconKind::Heart => "M12 20s-7-4.5-9-9a5 5 0 0 1 9-3 5 5 0 0 1 9 3c-2 4.5-9 9-9 9z",
             IconKind::Reply => "M10 8L4 13l6 5M4 13h11a5 5 0 0 1 5 5",
@@ -38,7 +40,11 @@ impl IconKind {
 
 /// An icon. With `label` it is announced; without, it is decorative.
 #[component]
-pub fn Icon(kind: IconKind, #[prop(optional, into)] label: Option<String>, #[prop(default = 20)] size: u32) -> impl IntoView {
+pub fn Icon(
+    kind: IconKind,
+    #[prop(optional, into)] label: Option<String>,
+    #[prop(default = 20)] size: u32,
+) -> impl IntoView {
     let decorative = label.is_none();
     view! {
         <svg

@@ -11,7 +11,8 @@ use crate::{
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let status = Resource::new(|| (), |_| get_system_status());
-    let action = view! { <a class="button button--primary" href="/compose">"New post"</a> }.into_any();
+    let action =
+        view! { <a class="button button--primary" href="/compose">"New post"</a> }.into_any();
 
     view! {
         <AppShell title="Dashboard" action=action>

@@ -64,9 +64,10 @@ fn PlugDemo() -> impl IntoView {
 
     view! {
         <section class="demo card" aria-labelledby="demo-title">
-            <h2 id="demo-title" class="demo__title">"Try it: plug fires at "
+            <div class="demo__header">
+                <h2 id="demo-title" class="demo__title">"Try it"</h2>
                 <label class="demo__threshold">
-                    <span class="visually-hidden">"Likes needed"</span>
+                    "Likes needed"
                     <input
                         type="number"
                         min="1"
@@ -80,8 +81,8 @@ fn PlugDemo() -> impl IntoView {
                         }
                     />
                 </label>
-                " likes"
-            </h2>
+            </div>
+            <p class="muted demo__hint">"Like the post below. When it reaches the threshold, OmniPlug replies with your plug."</p>
             <article class="post-card">
                 <div class="post-card__author">
                     <span class="avatar" aria-hidden="true">"A"</span>
@@ -90,7 +91,7 @@ fn PlugDemo() -> impl IntoView {
                         <span class="muted">" @ada · Sandbox"</span>
                     </div>
                 </div>
-                <p class="post-card__text">"I rebuilt my invoicing app in a weekend. Here is what I learned about shipping small. 🧵"</p>
+                <p class="post-card__text">"I rebuilt my invoicing app in a weekend. Here is what I learned about shipping small."</p>
                 <div class="post-card__actions">
                     <button
                         type="button"

@@ -18,7 +18,12 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(belongs_to = "super::post_target::Entity", from = "Column::TargetId", to = "super::post_target::Column::Id", on_delete = "Cascade")]
+    #[sea_orm(
+        belongs_to = "super::post_target::Entity",
+        from = "Column::TargetId",
+        to = "super::post_target::Column::Id",
+        on_delete = "Cascade"
+    )]
     Target,
 }
 

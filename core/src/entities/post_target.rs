@@ -40,7 +40,12 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(belongs_to = "super::post::Entity", from = "Column::PostId", to = "super::post::Column::Id", on_delete = "Cascade")]
+    #[sea_orm(
+        belongs_to = "super::post::Entity",
+        from = "Column::PostId",
+        to = "super::post::Column::Id",
+        on_delete = "Cascade"
+    )]
     Post,
     #[sea_orm(
         belongs_to = "super::platform_connection::Entity",

@@ -47,8 +47,14 @@ impl TestApp {
         omniplug_core::telemetry::init_tracing(omniplug_core::LogFormat::Pretty);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
-        let leptos_options = LeptosOptions::builder().output_name("omniplug").site_addr(addr).build();
-        let router = build_router(AppState { leptos_options, stores: stores.clone() });
+        let leptos_options = LeptosOptions::builder()
+            .output_name("omniplug")
+            .site_addr(addr)
+            .build();
+        let router = build_router(AppState {
+            leptos_options,
+            stores: stores.clone(),
+        });
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, router, async move {
             let _ = rx.await;
@@ -58,9 +64,20 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
-        let app = Self { addr, client, stores, db, shutdown: Some(tx), task: Some(task) };
+        let app = Self {
+            addr,
+            client,
+            stores,
+            db,
+            shutdown: Some(tx),
+            task: Some(task),
+        };
         // Redis connects in the background; a test that expects it up should not race it.
-        let _ = app.stores.redis.wait_until_connected(std::time::Duration::from_secs(5)).await;
+        let _ = app
+            .stores
+            .redis
+            .wait_until_connected(std::time::Duration::from_secs(5))
+            .await;
         app
     }
 
@@ -71,22 +88,36 @@ impl TestApp {
 
     /// A worker on the same stores, ready to be stepped by the test.
     pub async fn worker(&self) -> Worker {
-        Worker::start(self.stores.clone()).await.expect("worker starts")
+        Worker::start(self.stores.clone())
+            .await
+            .expect("worker starts")
     }
 
     /// `GET /health`
     pub async fn get_health(&self) -> reqwest::Response {
-        self.client.get(self.url("/health")).send().await.expect("GET /health")
+        self.client
+            .get(self.url("/health"))
+            .send()
+            .await
+            .expect("GET /health")
     }
 
     /// `GET /metrics`
     pub async fn get_metrics(&self) -> reqwest::Response {
-        self.client.get(self.url("/metrics")).send().await.expect("GET /metrics")
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("GET /metrics")
     }
 
     /// `GET <path>` of a page.
     pub async fn get_page(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("GET page")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET page")
     }
 
     /// The `get_system_status` server function, called as the browser calls it.
@@ -112,7 +143,9 @@ impl TestApp {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await.expect("server task").expect("server exits cleanly");
+            task.await
+                .expect("server task")
+                .expect("server exits cleanly");
         }
     }
 }

@@ -1,0 +1,30 @@
+# OmniPlug — the two commands a newcomer needs are `make run` and `make test`.
+.PHONY: run test dev build tools migrate fmt
+
+## Build and run the product (Redis + worker + server on SQLite); prints the URL.
+run:
+	@scripts/run.sh
+
+## Everything CI runs: fmt, clippy, WASM dependency check, Rust tests on SQLite and
+## PostgreSQL, Playwright end-to-end tests in Chromium.
+test:
+	@scripts/test.sh
+
+## Development: `cargo leptos watch` with Redis and a worker beside it.
+dev:
+	@scripts/dev.sh
+
+## Build the site (WASM, CSS) and the server and worker binaries.
+build:
+	@scripts/build.sh
+
+## Install the tools `make test` needs, without running anything.
+tools:
+	@scripts/tools.sh test
+
+## Migration CLI, e.g. `make migrate ARGS=status` (up, down, status, fresh, …).
+migrate:
+	@cargo run -q -p migrations -- $(ARGS)
+
+fmt:
+	@cargo fmt --all

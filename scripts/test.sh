@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# `make test` (and CI's .ci/run): installs what the tests need, then runs, in order,
+# formatting, clippy, the WASM dependency check, every Rust test against SQLite and again
+# against a private PostgreSQL, and the Playwright end-to-end tests in Chromium against the
+# real server + worker. Services live on loopback ports of their own and are stopped at exit.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+source scripts/tools.sh
+source scripts/services.sh
+
+TEST_REDIS_PORT=16379
+TEST_PG_PORT=25432
+E2E_ADDR=127.0.0.1:3100
+SERVICES="$ROOT/.services"
+START=$SECONDS
+phase() { log "$1 (+$((SECONDS - START))s)"; }
+
+phase "tools"
+need_test_tools
+
+phase "cargo fmt --check"
+cargo fmt --all --check
+
+phase "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+phase "hydrate build is free of server crates"
+scripts/check-wasm-deps.sh
+
+E2E_PIDS=()
+cleanup() {
+  for pid in "${E2E_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${E2E_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_redis "$TEST_REDIS_PORT"
+  stop_postgres "$SERVICES/postgres"
+  rm -rf "$SERVICES/postgres" "$SERVICES/e2e"
+}
+trap cleanup EXIT
+phase "starting Redis :$TEST_REDIS_PORT and PostgreSQL :$TEST_PG_PORT"
+rm -rf "$SERVICES/postgres"
+start_redis "$TEST_REDIS_PORT" "$SERVICES/redis"
+start_postgres "$TEST_PG_PORT" "$SERVICES/postgres"
+export OMNIPLUG_TEST_REDIS_URL="redis://127.0.0.1:$TEST_REDIS_PORT"
+
+phase "Rust tests on SQLite"
+OMNIPLUG_TEST_DATABASE=sqlite cargo test --workspace --exclude frontend --locked
+
+phase "Rust tests on PostgreSQL"
+OMNIPLUG_TEST_DATABASE="postgres://postgres@127.0.0.1:$TEST_PG_PORT/postgres" \
+  cargo test --workspace --exclude frontend --locked
+
+phase "building the site and binaries for end-to-end tests"
+scripts/build.sh
+
+phase "Playwright end-to-end tests in Chromium"
+mkdir -p "$SERVICES/e2e"
+(
+  export OMNIPLUG_DATA_DIR="$SERVICES/e2e" DATABASE_URL="sqlite://$SERVICES/e2e/omniplug.db?mode=rwc"
+  export REDIS_URL="redis://127.0.0.1:$TEST_REDIS_PORT" REDIS_PREFIX="e2e-$$"
+  export LEPTOS_SITE_ADDR="$E2E_ADDR" LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=omniplug
+  export RUST_LOG="${RUST_LOG:-warn}"
+  exec target/debug/worker
+) &
+E2E_PIDS+=($!)
+(
+  export OMNIPLUG_DATA_DIR="$SERVICES/e2e" DATABASE_URL="sqlite://$SERVICES/e2e/omniplug.db?mode=rwc"
+  export REDIS_URL="redis://127.0.0.1:$TEST_REDIS_PORT" REDIS_PREFIX="e2e-$$"
+  export LEPTOS_SITE_ADDR="$E2E_ADDR" LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=omniplug
+  export RUST_LOG="${RUST_LOG:-warn}"
+  exec target/debug/server
+) &
+E2E_PIDS+=($!)
+wait_for_url "http://$E2E_ADDR/health" 60
+(cd end2end && BASE_URL="http://$E2E_ADDR" npx playwright test)
+
+phase "all tests passed"
