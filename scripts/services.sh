@@ -52,9 +52,13 @@ start_postgres() {
   if as_pg_owner "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     return 0
   fi
-  as_pg_owner "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 30 start \
+  if ! as_pg_owner "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 30 start \
     -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
-    >/dev/null
+    >/dev/null; then
+    echo "PostgreSQL did not start on port $port:" >&2
+    tail -n 20 "$dir/server.log" >&2 || true
+    return 1
+  fi
 }
 
 stop_postgres() {

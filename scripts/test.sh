@@ -38,6 +38,8 @@ cleanup() {
 }
 trap cleanup EXIT
 phase "starting Redis :$TEST_REDIS_PORT and PostgreSQL :$TEST_PG_PORT"
+# A fresh cluster every run; stop one a previous run left behind before wiping it.
+stop_postgres "$SERVICES/postgres"
 rm -rf "$SERVICES/postgres"
 start_redis "$TEST_REDIS_PORT" "$SERVICES/redis"
 start_postgres "$TEST_PG_PORT" "$SERVICES/postgres"

@@ -44,9 +44,10 @@ need_wasm_target() {
 }
 
 # Builds a crate from its registry source after pinning one dependency, as
-# TOOLCHAIN.md describes. $1 crate, $2 version, $3 dependency, $4 its version.
+# TOOLCHAIN.md describes. $1 crate, $2 version, $3 dependency, $4 its version,
+# $5 "debug" to skip optimisation (much faster to build on 2 cores).
 install_with_pinned_dep() {
-  local krate="$1" version="$2" dep="$3" dep_version="$4"
+  local krate="$1" version="$2" dep="$3" dep_version="$4" profile="${5:-release}"
   local src
   src="$(ls -d "$HOME"/.cargo/registry/src/*/"$krate-$version" 2>/dev/null | head -n1 || true)"
   if [ -z "$src" ]; then
@@ -55,7 +56,6 @@ install_with_pinned_dep() {
     src="$(ls -d "$HOME"/.cargo/registry/src/*/"$krate-$version" 2>/dev/null | head -n1 || true)"
   fi
   if [ -z "$src" ]; then
-    cargo fetch --manifest-path /dev/null >/dev/null 2>&1 || true
     echo "could not obtain the source of $krate $version" >&2
     return 1
   fi
@@ -65,9 +65,11 @@ install_with_pinned_dep() {
   (
     cd "$scratch"
     cargo update -p "$dep" --precise "$dep_version"
+    local flags=(--path . --locked)
+    [ "$profile" = debug ] && flags+=(--debug)
     # No LTO and many codegen units: these are build tools, compile time matters more.
     CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-      cargo install --path . --locked
+      cargo install "${flags[@]}"
   )
   rm -rf "$scratch"
 }
@@ -75,7 +77,10 @@ install_with_pinned_dep() {
 need_cargo_leptos() {
   if cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then return 0; fi
   log "installing cargo-leptos $CARGO_LEPTOS_VERSION (one-off, several minutes)"
-  install_with_pinned_dep cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-util-schemas 0.14.1
+  # A debug build: cargo-leptos only orchestrates cargo and wasm-bindgen in our builds (its
+  # heavy JS minifier runs only for release bundles), and an optimised build of it took
+  # 34 minutes on this 2-core kind of machine.
+  install_with_pinned_dep cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-util-schemas 0.14.1 debug
 }
 
 need_wasm_bindgen() {
@@ -87,8 +92,8 @@ need_wasm_bindgen() {
 }
 
 need_redis() {
-  command -v redis-server >/dev/null && return 0
-  apt_install redis-server
+  command -v redis-server >/dev/null && command -v curl >/dev/null && return 0
+  apt_install redis-server curl
 }
 
 need_postgres() {
