@@ -13,6 +13,9 @@ TEST_REDIS_PORT=16379
 TEST_PG_PORT=25432
 E2E_ADDR=127.0.0.1:3100
 SERVICES="$ROOT/.services"
+# Under /tmp, not the checkout: PostgreSQL runs as the `postgres` user when we are root, and
+# that user may not be allowed into the checkout (e.g. a clone under /root).
+PG_DIR="/tmp/omniplug-test-pg-$TEST_PG_PORT"
 START=$SECONDS
 phase() { log "$1 (+$((SECONDS - START))s)"; }
 
@@ -33,16 +36,16 @@ cleanup() {
   for pid in "${E2E_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${E2E_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   stop_redis "$TEST_REDIS_PORT"
-  stop_postgres "$SERVICES/postgres"
-  rm -rf "$SERVICES/postgres" "$SERVICES/e2e"
+  stop_postgres "$PG_DIR"
+  rm -rf "$PG_DIR" "$SERVICES/e2e"
 }
 trap cleanup EXIT
 phase "starting Redis :$TEST_REDIS_PORT and PostgreSQL :$TEST_PG_PORT"
 # A fresh cluster every run; stop one a previous run left behind before wiping it.
-stop_postgres "$SERVICES/postgres"
-rm -rf "$SERVICES/postgres"
+stop_postgres "$PG_DIR"
+rm -rf "$PG_DIR"
 start_redis "$TEST_REDIS_PORT" "$SERVICES/redis"
-start_postgres "$TEST_PG_PORT" "$SERVICES/postgres"
+start_postgres "$TEST_PG_PORT" "$PG_DIR"
 export OMNIPLUG_TEST_REDIS_URL="redis://127.0.0.1:$TEST_REDIS_PORT"
 
 phase "Rust tests on SQLite"
