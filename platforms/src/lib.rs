@@ -5,6 +5,8 @@
 //! reqwest. `app`'s hydrate build depends on this crate with default features off.
 #![forbid(unsafe_code)]
 
+pub mod text;
+
 use serde::{Deserialize, Serialize};
 
 /// A network a workspace can connect accounts on.
