@@ -9,9 +9,12 @@ pub mod config;
 pub mod db;
 pub mod entities;
 pub mod health;
+pub mod identity;
 pub mod queue;
+pub mod sessions;
 pub mod stores;
 pub mod telemetry;
+pub mod tenancy;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod vault;

@@ -1,0 +1,434 @@
+//! Who people are: e-mail and password rules, sign-up (with a personal workspace), and login.
+//!
+//! Passwords are hashed with argon2id. A wrong e-mail and a wrong password get the same answer,
+//! so the login form cannot be used to discover who has an account.
+
+use argon2::{
+    Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
+    password_hash::{SaltString, rand_core::OsRng},
+};
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, SqlErr, TransactionTrait, prelude::Uuid,
+};
+
+use crate::entities::{Plan, Role, membership, user, workspace};
+
+/// Longest e-mail address accepted (RFC 5321 path limit).
+pub const EMAIL_MAX: usize = 320;
+/// Shortest password accepted.
+pub const PASSWORD_MIN: usize = 10;
+/// Longest password accepted (argon2 has no limit; this bounds the work per attempt).
+pub const PASSWORD_MAX: usize = 256;
+/// Longest display name.
+pub const NAME_MAX: usize = 100;
+
+/// Passwords of the minimum length or more that appear at the top of public breach lists.
+/// Shorter common passwords are already refused by the length rule.
+const COMMON_PASSWORDS: &[&str] = &[
+    "1234567890",
+    "12345678910",
+    "123456789a",
+    "0123456789",
+    "1q2w3e4r5t",
+    "1qaz2wsx3edc",
+    "qwertyuiop",
+    "qwerty1234",
+    "qwerty12345",
+    "qwertyuiop1",
+    "asdfghjkl1",
+    "zxcvbnm123",
+    "password12",
+    "password123",
+    "password1234",
+    "password!1",
+    "passw0rd12",
+    "iloveyou12",
+    "iloveyou123",
+    "1111111111",
+    "0000000000",
+    "9876543210",
+    "abcdefghij",
+    "abcd123456",
+    "abc1234567",
+    "aaaaaaaaaa",
+    "letmein123",
+    "welcome123",
+    "welcome1234",
+    "football12",
+    "baseball12",
+    "princess12",
+    "sunshine12",
+    "superman12",
+    "starwars12",
+    "monkey1234",
+    "dragon1234",
+    "michael123",
+    "charlie123",
+    "trustno1234",
+    "administrator",
+    "admin12345",
+    "changeme123",
+    "qazwsxedc1",
+    "1234qwerasdf",
+    "q1w2e3r4t5",
+    "1q2w3e4r5t6y",
+    "passwordpassword",
+    "omniplug123",
+    "omniplug1234",
+];
+
+/// Something the person typed that we cannot accept; each message says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    /// The e-mail field is empty.
+    #[error("Enter your e-mail address.")]
+    EmailEmpty,
+    /// Not a plausible address.
+    #[error("Enter a valid e-mail address, like name@example.com.")]
+    EmailInvalid,
+    /// Longer than an address can be.
+    #[error("That e-mail address is too long (at most 320 characters).")]
+    EmailTooLong,
+    /// Shorter than the minimum.
+    #[error("Use at least 10 characters for your password.")]
+    PasswordTooShort,
+    /// Longer than the maximum.
+    #[error("Use at most 256 characters for your password.")]
+    PasswordTooLong,
+    /// On a list of common passwords.
+    #[error("That password is too common. Pick something only you would use.")]
+    PasswordCommon,
+    /// The name is empty.
+    #[error("Enter your name.")]
+    NameEmpty,
+    /// The name is too long.
+    #[error("Use at most 100 characters for your name.")]
+    NameTooLong,
+    /// Not an IANA time zone name.
+    #[error("Pick a time zone from the list.")]
+    TimezoneUnknown,
+    /// An account already uses this e-mail.
+    #[error("An account with this e-mail already exists. Log in instead.")]
+    EmailTaken,
+    /// Wrong e-mail or wrong password (deliberately the same message).
+    #[error("That e-mail and password do not match an account.")]
+    WrongCredentials,
+}
+
+/// A storage or hashing failure: not the person's fault, reported as a short 500.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Something the person can fix.
+    #[error(transparent)]
+    Invalid(#[from] IdentityError),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    /// Hashing failed (out of memory, parameters).
+    #[error("password hashing: {0}")]
+    Hashing(String),
+}
+
+/// A normalised e-mail address (trimmed, lowercased, one `@`, a dot in the domain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// Parses what the person typed.
+    pub fn parse(raw: &str) -> Result<Self, IdentityError> {
+        let email = raw.trim().to_lowercase();
+        if email.is_empty() {
+            return Err(IdentityError::EmailEmpty);
+        }
+        if email.len() > EMAIL_MAX {
+            return Err(IdentityError::EmailTooLong);
+        }
+        let (local, domain) = email.split_once('@').ok_or(IdentityError::EmailInvalid)?;
+        let plausible = !local.is_empty()
+            && !domain.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !plausible {
+            return Err(IdentityError::EmailInvalid);
+        }
+        Ok(Self(email))
+    }
+
+    /// The normalised address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password that meets the rules. Its `Debug` never prints it.
+pub struct Password(String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+impl Password {
+    /// Checks a new password: length (counted in characters) and not a common one.
+    pub fn new(raw: &str) -> Result<Self, IdentityError> {
+        let chars = raw.chars().count();
+        if chars < PASSWORD_MIN {
+            return Err(IdentityError::PasswordTooShort);
+        }
+        if chars > PASSWORD_MAX {
+            return Err(IdentityError::PasswordTooLong);
+        }
+        let lowered = raw.to_lowercase();
+        if COMMON_PASSWORDS.contains(&lowered.as_str())
+            || lowered.chars().all(|c| lowered.starts_with(c))
+        {
+            return Err(IdentityError::PasswordCommon);
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// argon2id PHC string with a random salt.
+    pub fn hash(&self) -> Result<String, ServiceError> {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(self.0.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|err| ServiceError::Hashing(err.to_string()))
+    }
+}
+
+/// Whether `candidate` matches a stored PHC hash. A malformed hash never matches.
+pub fn verify_password(candidate: &str, stored_hash: &str) -> bool {
+    PasswordHash::new(stored_hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(candidate.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A display name: trimmed, 1–100 characters.
+pub fn parse_name(raw: &str) -> Result<String, IdentityError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(IdentityError::NameEmpty);
+    }
+    if name.chars().count() > NAME_MAX {
+        return Err(IdentityError::NameTooLong);
+    }
+    Ok(name.to_owned())
+}
+
+/// An IANA zone name such as `Europe/Paris` (validated with chrono-tz's database, never the OS's).
+pub fn parse_timezone(raw: &str) -> Result<String, IdentityError> {
+    let name = raw.trim();
+    name.parse::<chrono_tz::Tz>()
+        .map(|tz| tz.name().to_owned())
+        .map_err(|_| IdentityError::TimezoneUnknown)
+}
+
+/// What sign-up creates.
+#[derive(Debug, Clone)]
+pub struct SignedUp {
+    /// The new account.
+    pub user: user::Model,
+    /// Their personal workspace, which they own.
+    pub workspace: workspace::Model,
+}
+
+/// Creates an account, its personal workspace and the owner membership, all or nothing.
+#[tracing::instrument(skip_all, err)]
+pub async fn sign_up(
+    db: &DatabaseConnection,
+    email: &str,
+    password: &str,
+    name: &str,
+    timezone: &str,
+) -> Result<SignedUp, ServiceError> {
+    let email = Email::parse(email)?;
+    let password = Password::new(password)?;
+    let name = parse_name(name)?;
+    let timezone = parse_timezone(timezone)?;
+    let password_hash = password.hash()?;
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let user = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(email.as_str().to_owned()),
+        password_hash: Set(password_hash),
+        name: Set(name.clone()),
+        timezone: Set(timezone),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|err| match err.sql_err() {
+        // The unique index is the real guard against two sign-ups racing.
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            ServiceError::Invalid(IdentityError::EmailTaken)
+        }
+        _ => ServiceError::Database(err),
+    })?;
+    let workspace = workspace::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(personal_workspace_name(&name)),
+        plan: Set(Plan::Free),
+        billing_customer_id: Set(None),
+        billing_subscription_id: Set(None),
+        missed_grace_minutes: Set(15),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    membership::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        workspace_id: Set(workspace.id),
+        user_id: Set(user.id),
+        role: Set(Role::Owner),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(SignedUp { user, workspace })
+}
+
+fn personal_workspace_name(name: &str) -> String {
+    let first = name.split_whitespace().next().unwrap_or(name);
+    let mut title: String = format!("{first}'s workspace");
+    if title.chars().count() > 80 {
+        title = title.chars().take(80).collect();
+    }
+    title
+}
+
+/// Checks an e-mail and password. Unknown e-mail and wrong password fail the same way, and
+/// both cost one argon2 verification so timing does not tell them apart either.
+#[tracing::instrument(skip_all, err(level = tracing::Level::INFO))]
+pub async fn log_in(
+    db: &DatabaseConnection,
+    email: &str,
+    password: &str,
+) -> Result<user::Model, ServiceError> {
+    let Ok(email) = Email::parse(email) else {
+        return Err(IdentityError::WrongCredentials.into());
+    };
+    let found = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?;
+    match found {
+        Some(user) if verify_password(password, &user.password_hash) => Ok(user),
+        Some(_) => Err(IdentityError::WrongCredentials.into()),
+        None => {
+            // Same work as a real check.
+            let _ = verify_password(password, DUMMY_HASH);
+            Err(IdentityError::WrongCredentials.into())
+        }
+    }
+}
+
+/// An argon2id hash of a random string, verified against when the e-mail is unknown.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0nV5B0ZzXa2m0bQm7xvU1y0eY3L3s2jv3hJbqS4vD0w";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").expect("valid").as_str(),
+            "ada@example.com"
+        );
+        assert_eq!(Email::parse("   "), Err(IdentityError::EmailEmpty));
+        for bad in [
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@@example.com",
+            "a da@example.com",
+            "ada@.com",
+            "ada@example..com",
+        ] {
+            assert_eq!(Email::parse(bad), Err(IdentityError::EmailInvalid), "{bad}");
+        }
+        let long = format!("{}@example.com", "a".repeat(320));
+        assert_eq!(Email::parse(&long), Err(IdentityError::EmailTooLong));
+    }
+
+    #[test]
+    fn passwords_need_ten_characters_and_must_not_be_common() {
+        assert_eq!(
+            Password::new("short").err(),
+            Some(IdentityError::PasswordTooShort)
+        );
+        assert_eq!(
+            Password::new("ééééééééé").err(),
+            Some(IdentityError::PasswordTooShort),
+            "9 characters, 18 bytes"
+        );
+        assert_eq!(
+            Password::new("Password123").err(),
+            Some(IdentityError::PasswordCommon)
+        );
+        assert_eq!(
+            Password::new("zzzzzzzzzzzz").err(),
+            Some(IdentityError::PasswordCommon),
+            "one repeated character"
+        );
+        assert_eq!(
+            Password::new(&"x1".repeat(129)).err(),
+            Some(IdentityError::PasswordTooLong)
+        );
+        assert!(Password::new("correct horse battery").is_ok());
+        assert!(
+            !format!("{:?}", Password::new("correct horse battery").expect("ok")).contains("horse")
+        );
+    }
+
+    #[test]
+    fn hashes_are_argon2id_and_verify_only_the_right_password() {
+        let hash = Password::new("correct horse battery")
+            .expect("ok")
+            .hash()
+            .expect("hash");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password("correct horse batterY", &hash));
+        assert!(!verify_password("anything", "not a hash"));
+        assert!(
+            PasswordHash::new(DUMMY_HASH).is_ok(),
+            "the dummy hash must parse so it costs real work"
+        );
+    }
+
+    #[test]
+    fn names_and_time_zones() {
+        assert_eq!(parse_name("  Ada Lovelace "), Ok("Ada Lovelace".to_owned()));
+        assert_eq!(parse_name(" "), Err(IdentityError::NameEmpty));
+        assert_eq!(
+            parse_name(&"a".repeat(101)),
+            Err(IdentityError::NameTooLong)
+        );
+        assert_eq!(
+            parse_timezone("Europe/Paris"),
+            Ok("Europe/Paris".to_owned())
+        );
+        assert_eq!(
+            parse_timezone("Mars/Olympus"),
+            Err(IdentityError::TimezoneUnknown)
+        );
+        assert_eq!(personal_workspace_name("Ada Lovelace"), "Ada's workspace");
+    }
+}
