@@ -4,7 +4,9 @@
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]
 
+pub mod auth;
 pub mod components;
+pub mod error;
 pub mod pages;
 pub mod status;
 

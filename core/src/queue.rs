@@ -24,6 +24,9 @@ pub const WORKERS_KEY: &str = "workers";
 /// A worker that has not beaten for this long is considered gone.
 pub const WORKER_STALE_AFTER: Duration = Duration::from_secs(30);
 
+/// The longest any single Redis command may wait (including while reconnecting).
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Why Redis could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -65,6 +68,9 @@ impl Redis {
                 c.connection_timeout = Duration::from_secs(2);
                 c.internal_command_timeout = Duration::from_secs(2);
             })
+            // Without this, commands wait forever while Redis is down (fred's default is no
+            // timeout), and a request that touches Redis would hang instead of degrading.
+            .with_performance_config(|p| p.default_command_timeout = COMMAND_TIMEOUT)
             // 0 = retry forever; 100 ms doubling to 5 s.
             .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
             .build()

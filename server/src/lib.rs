@@ -5,6 +5,7 @@
 
 pub mod observability;
 pub mod routes;
+pub mod security;
 
 use std::{future::Future, net::SocketAddr};
 
@@ -74,7 +75,8 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
-        >(context, app::shell));
+        >(context, app::shell))
+        .layer(axum::middleware::from_fn(security::refuse_cross_site));
     observability::instrument(router).with_state(state)
 }
 

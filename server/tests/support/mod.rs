@@ -14,6 +14,9 @@ use omniplug_worker::Worker;
 use server::{AppState, build_router, serve};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
+/// The password test accounts use.
+pub const PASSWORD: &str = "correct horse battery";
+
 /// A running server for one test. Dropping it stops the server.
 pub struct TestApp {
     /// Where it listens.
@@ -130,6 +133,35 @@ impl TestApp {
             .send()
             .await
             .expect("POST /api/system_status")
+    }
+
+    /// POSTs a form to a server function (`/api/<endpoint>`), as the browser's fetch does.
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("accept", "application/json")
+            .header("origin", self.url(""))
+            .form(form)
+            .send()
+            .await
+            .expect("POST server function")
+    }
+
+    /// Signs up through the server function; the client keeps the session cookie.
+    pub async fn sign_up(&self, email: &str, name: &str) -> serde_json::Value {
+        let response = self
+            .call(
+                "sign_up",
+                &[
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("name", name),
+                    ("timezone", "Europe/Paris"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 200, "sign up");
+        response.json().await.expect("json")
     }
 
     /// The test's private data folder.

@@ -1,0 +1,351 @@
+//! Accounts from the browser's side: sign up, log in, log out, and who is logged in.
+//!
+//! The session token travels in an HttpOnly, SameSite=Lax cookie (Secure in production, which
+//! runs behind HTTPS); the server keeps only its hash (see `omniplug_core::sessions`).
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// The workspace the session is in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceSummary {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The caller's role there: owner, admin, editor or viewer.
+    pub role: String,
+}
+
+/// The logged-in person, as the interface shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    /// User id.
+    pub id: String,
+    /// Normalised e-mail.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// IANA time zone.
+    pub timezone: String,
+    /// The current workspace, if they have one.
+    pub workspace: Option<WorkspaceSummary>,
+}
+
+/// Creates an account with a personal workspace and logs it in.
+#[server(endpoint = "sign_up")]
+pub async fn sign_up(
+    email: String,
+    password: String,
+    name: String,
+    timezone: String,
+) -> Result<CurrentUser, AppError> {
+    use crate::error::ssr::{fail, internal};
+    use omniplug_core::identity::{self, ServiceError};
+    let stores = ssr::stores()?;
+    let created = match identity::sign_up(&stores.db, &email, &password, &name, &timezone).await {
+        Ok(created) => created,
+        Err(ServiceError::Invalid(err)) => return Err(fail(AppError::Invalid(err.to_string()))),
+        Err(err) => return Err(internal(err)),
+    };
+    ssr::start_session(&stores, created.user.id, Some(created.workspace.id)).await?;
+    ssr::current_user(&stores, &created.user, Some(created.workspace.id)).await
+}
+
+/// Logs in with e-mail and password. Ten failures for one e-mail or one address within 15
+/// minutes lock further attempts until the window passes.
+#[server(endpoint = "log_in")]
+pub async fn log_in(email: String, password: String) -> Result<CurrentUser, AppError> {
+    use crate::error::ssr::{fail, internal};
+    use omniplug_core::identity::{self, ServiceError};
+    let stores = ssr::stores()?;
+    let limiter = ssr::LoginLimiter::new(&stores, &email);
+    limiter.check().await?;
+    let user = match identity::log_in(&stores.db, &email, &password).await {
+        Ok(user) => user,
+        Err(ServiceError::Invalid(err)) => {
+            limiter.record_failure().await;
+            return Err(fail(AppError::WrongCredentials(err.to_string())));
+        }
+        Err(err) => return Err(internal(err)),
+    };
+    limiter.record_success().await;
+    let workspace = ssr::first_workspace(&stores, user.id).await?;
+    ssr::start_session(&stores, user.id, workspace).await?;
+    ssr::current_user(&stores, &user, workspace).await
+}
+
+/// Ends this browser's session.
+#[server(endpoint = "log_out")]
+pub async fn log_out() -> Result<(), AppError> {
+    use crate::error::ssr::internal;
+    let stores = ssr::stores()?;
+    if let Some(token) = ssr::cookie_token() {
+        omniplug_core::sessions::end(&stores.db, &token)
+            .await
+            .map_err(internal)?;
+    }
+    ssr::clear_cookie();
+    Ok(())
+}
+
+/// Ends every session of the logged-in user, this one included.
+#[server(endpoint = "log_out_everywhere")]
+pub async fn log_out_everywhere() -> Result<u64, AppError> {
+    use crate::error::ssr::internal;
+    let stores = ssr::stores()?;
+    let (user, _) = ssr::require_session(&stores).await?;
+    let ended = omniplug_core::sessions::end_all(&stores.db, user.id, None)
+        .await
+        .map_err(internal)?;
+    ssr::clear_cookie();
+    Ok(ended)
+}
+
+/// Who is logged in, or `None`.
+#[server(endpoint = "current_user")]
+pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
+    let stores = ssr::stores()?;
+    match ssr::session(&stores).await? {
+        Some((user, session)) => ssr::current_user(&stores, &user, session.current_workspace_id)
+            .await
+            .map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Server-only plumbing for the functions above.
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+    use chrono::Utc;
+    use fred::interfaces::KeysInterface;
+    use http::{HeaderValue, header};
+    use leptos::prelude::use_context;
+    use omniplug_core::{
+        Environment, Stores,
+        entities::{membership, session, user, workspace},
+        sessions,
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, prelude::Uuid};
+
+    use super::{CurrentUser, WorkspaceSummary};
+    use crate::error::{
+        AppError,
+        ssr::{fail, internal},
+    };
+
+    /// Name of the session cookie.
+    pub const COOKIE: &str = "omniplug_session";
+    /// Failed logins allowed per e-mail and per address in one window.
+    pub const MAX_FAILED_LOGINS: i64 = 10;
+    /// The rate-limit window.
+    pub const LOGIN_WINDOW_SECS: i64 = 15 * 60;
+
+    /// The process's stores, provided as context by the server.
+    pub fn stores() -> Result<Stores, AppError> {
+        use_context::<Stores>()
+            .ok_or_else(|| internal("Stores missing from server function context"))
+    }
+
+    fn request() -> Option<http::request::Parts> {
+        use_context::<http::request::Parts>()
+    }
+
+    /// The session token from the request's cookie header.
+    pub fn cookie_token() -> Option<String> {
+        let parts = request()?;
+        parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|line| {
+                line.split(';').find_map(|pair| {
+                    let (name, value) = pair.trim().split_once('=')?;
+                    (name == COOKIE && !value.is_empty()).then(|| value.to_owned())
+                })
+            })
+    }
+
+    fn secure(stores: &Stores) -> bool {
+        let forwarded_https = request().is_some_and(|p| {
+            p.headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                == Some("https")
+        });
+        forwarded_https || stores.config.environment == Environment::Production
+    }
+
+    fn set_cookie(value: String) {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+            && let Ok(value) = HeaderValue::from_str(&value)
+        {
+            response.append_header(header::SET_COOKIE, value);
+        }
+    }
+
+    /// Tells the browser to forget the session cookie.
+    pub fn clear_cookie() {
+        set_cookie(format!(
+            "{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+        ));
+    }
+
+    /// Starts a session and sets its cookie.
+    pub async fn start_session(
+        stores: &Stores,
+        user_id: Uuid,
+        workspace_id: Option<Uuid>,
+    ) -> Result<(), AppError> {
+        let user_agent = request().and_then(|p| {
+            p.headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        });
+        let (token, _) = sessions::create(
+            &stores.db,
+            user_id,
+            workspace_id,
+            user_agent.as_deref(),
+            Utc::now(),
+        )
+        .await
+        .map_err(internal)?;
+        let max_age = sessions::SESSION_TTL.num_seconds();
+        let secure = if secure(stores) { "; Secure" } else { "" };
+        set_cookie(format!(
+            "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+            token.expose()
+        ));
+        Ok(())
+    }
+
+    /// The session behind the request's cookie, if valid.
+    pub async fn session(
+        stores: &Stores,
+    ) -> Result<Option<(user::Model, session::Model)>, AppError> {
+        let Some(token) = cookie_token() else {
+            return Ok(None);
+        };
+        sessions::authenticate(&stores.db, &token, Utc::now())
+            .await
+            .map_err(internal)
+    }
+
+    /// The session, or a 401.
+    pub async fn require_session(
+        stores: &Stores,
+    ) -> Result<(user::Model, session::Model), AppError> {
+        session(stores)
+            .await?
+            .ok_or_else(|| fail(AppError::Unauthenticated))
+    }
+
+    /// The workspace a user lands in after logging in: their oldest membership.
+    pub async fn first_workspace(stores: &Stores, user_id: Uuid) -> Result<Option<Uuid>, AppError> {
+        let first = membership::Entity::find()
+            .filter(membership::Column::UserId.eq(user_id))
+            .order_by_asc(membership::Column::CreatedAt)
+            .one(&stores.db)
+            .await
+            .map_err(internal)?;
+        Ok(first.map(|m| m.workspace_id))
+    }
+
+    /// Builds the DTO, reading the workspace through the user's membership (never by id alone).
+    pub async fn current_user(
+        stores: &Stores,
+        user: &user::Model,
+        workspace_id: Option<Uuid>,
+    ) -> Result<CurrentUser, AppError> {
+        let workspace = match workspace_id {
+            Some(id) => membership::Entity::find()
+                .filter(membership::Column::UserId.eq(user.id))
+                .filter(membership::Column::WorkspaceId.eq(id))
+                .find_also_related(workspace::Entity)
+                .one(&stores.db)
+                .await
+                .map_err(internal)?
+                .and_then(|(m, w)| {
+                    w.map(|w| WorkspaceSummary {
+                        id: w.id.to_string(),
+                        name: w.name,
+                        role: format!("{:?}", m.role).to_lowercase(),
+                    })
+                }),
+            None => None,
+        };
+        Ok(CurrentUser {
+            id: user.id.to_string(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            timezone: user.timezone.clone(),
+            workspace,
+        })
+    }
+
+    /// Counts failed logins per e-mail and per client address in Redis.
+    #[derive(Debug)]
+    pub struct LoginLimiter<'a> {
+        stores: &'a Stores,
+        keys: [String; 2],
+    }
+
+    impl<'a> LoginLimiter<'a> {
+        /// A limiter for this attempt.
+        pub fn new(stores: &'a Stores, email: &str) -> Self {
+            let email = email.trim().to_lowercase();
+            let ip = request()
+                .and_then(|p| {
+                    p.extensions
+                        .get::<ConnectInfo<SocketAddr>>()
+                        .map(|c| c.0.ip().to_string())
+                })
+                .unwrap_or_else(|| "unknown".to_owned());
+            Self {
+                stores,
+                keys: [
+                    stores.redis.key(&format!("login:fail:email:{email}")),
+                    stores.redis.key(&format!("login:fail:ip:{ip}")),
+                ],
+            }
+        }
+
+        /// Refuses with 429 while either counter is at the limit.
+        pub async fn check(&self) -> Result<(), AppError> {
+            let client = self.stores.redis.client();
+            for key in &self.keys {
+                // If Redis is down, logging in still works; only the limit is not enforced.
+                let count: Option<i64> = client.get(key).await.unwrap_or(None);
+                if count.unwrap_or(0) >= MAX_FAILED_LOGINS {
+                    let ttl: i64 = client.ttl(key).await.unwrap_or(LOGIN_WINDOW_SECS);
+                    return Err(fail(AppError::RateLimited(ttl.max(1) as u64)));
+                }
+            }
+            Ok(())
+        }
+
+        /// Counts a failure; the window starts at the first failure.
+        pub async fn record_failure(&self) {
+            let client = self.stores.redis.client();
+            for key in &self.keys {
+                let count: Result<i64, _> = client.incr(key).await;
+                if count.as_ref().is_ok_and(|&c| c == 1) {
+                    let _: Result<bool, _> = client.expire(key, LOGIN_WINDOW_SECS, None).await;
+                }
+            }
+        }
+
+        /// A successful login clears the e-mail's counter (the address's stays).
+        pub async fn record_success(&self) {
+            let _: Result<i64, _> = self.stores.redis.client().del(&self.keys[0]).await;
+        }
+    }
+}

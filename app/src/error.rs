@@ -1,0 +1,172 @@
+//! The error every server function returns: a message a person can act on, and on the server,
+//! the HTTP status it is sent with.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+/// What went wrong, in words for the person using the app.
+///
+/// On the wire it is `{"kind": "...", "message": "...", "retry_after_secs": n?}`, so API clients
+/// get the same sentence the interface shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(into = "ErrorBody", try_from = "ErrorBody")]
+pub enum AppError {
+    /// Input the person can correct (400).
+    #[error("{0}")]
+    Invalid(String),
+    /// Wrong e-mail or password (401).
+    #[error("{0}")]
+    WrongCredentials(String),
+    /// Not logged in, or the session ended (401).
+    #[error("Log in to continue.")]
+    Unauthenticated,
+    /// Outside the caller's workspaces, or gone (404).
+    #[error("Not found.")]
+    NotFound,
+    /// A role too low for the action (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts (429).
+    #[error("Too many attempts. Try again in {0} s.")]
+    RateLimited(u64),
+    /// Our fault; details are in the server log, not here (500).
+    #[error("Something went wrong on our side. Try again in a moment.")]
+    Internal,
+    /// The request could not be read or sent (network, encoding).
+    #[error("Could not reach OmniPlug: {0}")]
+    Request(String),
+}
+
+impl AppError {
+    /// The HTTP status the server answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Invalid(_) | AppError::Request(_) => 400,
+            AppError::WrongCredentials(_) | AppError::Unauthenticated => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound => 404,
+            AppError::RateLimited(_) => 429,
+            AppError::Internal => 500,
+        }
+    }
+}
+
+/// The JSON shape of an [`AppError`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Machine-readable kind, e.g. `invalid`, `rate_limited`.
+    pub kind: String,
+    /// The sentence for people.
+    pub message: String,
+    /// For `rate_limited`: seconds until the next attempt is allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
+impl From<AppError> for ErrorBody {
+    fn from(err: AppError) -> Self {
+        let kind = match &err {
+            AppError::Invalid(_) => "invalid",
+            AppError::WrongCredentials(_) => "wrong_credentials",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::NotFound => "not_found",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::RateLimited(_) => "rate_limited",
+            AppError::Internal => "internal",
+            AppError::Request(_) => "request",
+        };
+        let retry_after_secs = match &err {
+            AppError::RateLimited(secs) => Some(*secs),
+            _ => None,
+        };
+        ErrorBody {
+            kind: kind.to_owned(),
+            message: err.to_string(),
+            retry_after_secs,
+        }
+    }
+}
+
+impl TryFrom<ErrorBody> for AppError {
+    type Error = String;
+
+    fn try_from(body: ErrorBody) -> Result<Self, Self::Error> {
+        Ok(match body.kind.as_str() {
+            "invalid" => AppError::Invalid(body.message),
+            "wrong_credentials" => AppError::WrongCredentials(body.message),
+            "unauthenticated" => AppError::Unauthenticated,
+            "not_found" => AppError::NotFound,
+            "forbidden" => AppError::Forbidden(body.message),
+            "rate_limited" => AppError::RateLimited(body.retry_after_secs.unwrap_or(60)),
+            "internal" => AppError::Internal,
+            "request" => AppError::Request(
+                body.message
+                    .strip_prefix("Could not reach OmniPlug: ")
+                    .map(str::to_owned)
+                    .unwrap_or(body.message),
+            ),
+            other => return Err(format!("unknown error kind {other:?}")),
+        })
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Request(value.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_round_trip_through_json_with_their_message() {
+        let all = [
+            AppError::Invalid("Enter your name.".into()),
+            AppError::WrongCredentials("No match.".into()),
+            AppError::Unauthenticated,
+            AppError::NotFound,
+            AppError::Forbidden("Ask an admin.".into()),
+            AppError::RateLimited(42),
+            AppError::Internal,
+            AppError::Request("offline".into()),
+        ];
+        for err in all {
+            let json = serde_json::to_value(&err).expect("serialize");
+            assert_eq!(json["message"], err.to_string(), "{json}");
+            let back: AppError = serde_json::from_value(json).expect("deserialize");
+            assert_eq!(back, err);
+        }
+        let limited = serde_json::to_value(AppError::RateLimited(42)).expect("serialize");
+        assert_eq!(limited["retry_after_secs"], 42);
+    }
+}
+
+/// Server-side helpers: give an error its HTTP status, and log internal causes.
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use super::AppError;
+    use leptos::prelude::use_context;
+
+    /// Sets the response status for `err` and returns it, for `return Err(fail(...))`.
+    pub fn fail(err: AppError) -> AppError {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+            && let Ok(status) = http::StatusCode::from_u16(err.status())
+        {
+            response.set_status(status);
+        }
+        err
+    }
+
+    /// Logs an unexpected failure with its cause and returns the generic 500 error.
+    pub fn internal(cause: impl std::fmt::Display) -> AppError {
+        tracing::error!(error = %cause, "server function failed");
+        fail(AppError::Internal)
+    }
+}

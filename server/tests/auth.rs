@@ -1,0 +1,328 @@
+//! Sign-up, login, logout and the session cookie, through the real server and its server
+//! functions, with the messages and statuses a person would get.
+
+mod support;
+
+use serde_json::Value;
+use support::{PASSWORD, TestApp};
+
+async fn error_of(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("json error body");
+    (
+        status,
+        body["message"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn sign_up_sets_a_secure_session_cookie_and_lands_in_the_personal_workspace() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .call(
+            "sign_up",
+            &[
+                ("email", " Ada@Example.com"),
+                ("password", PASSWORD),
+                ("name", "Ada Lovelace"),
+                ("timezone", "Europe/Paris"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(cookie.starts_with("omniplug_session="), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    let user: Value = response.json().await.expect("json");
+    assert_eq!(user["email"], "ada@example.com");
+    assert_eq!(user["workspace"]["name"], "Ada's workspace");
+    assert_eq!(user["workspace"]["role"], "owner");
+    assert!(user.get("password_hash").is_none());
+
+    let me: Value = app
+        .call("current_user", &[])
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        me["email"], "ada@example.com",
+        "the cookie logs the browser in"
+    );
+}
+
+#[tokio::test]
+async fn bad_sign_up_input_gets_a_400_with_the_message_to_show() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        (["", PASSWORD, "Ada"], "Enter your e-mail address."),
+        (
+            ["not-an-email", PASSWORD, "Ada"],
+            "Enter a valid e-mail address, like name@example.com.",
+        ),
+        (
+            ["ada@example.com", "short", "Ada"],
+            "Use at least 10 characters for your password.",
+        ),
+        (
+            ["ada@example.com", "1234567890", "Ada"],
+            "That password is too common. Pick something only you would use.",
+        ),
+        (["ada@example.com", PASSWORD, ""], "Enter your name."),
+    ];
+    for ([email, password, name], message) in cases {
+        let response = app
+            .call(
+                "sign_up",
+                &[
+                    ("email", email),
+                    ("password", password),
+                    ("name", name),
+                    ("timezone", "UTC"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            error_of(response).await,
+            (400, message.to_owned()),
+            "{email} / {password} / {name}"
+        );
+    }
+    app.sign_up("ada@example.com", "Ada").await;
+    let again = app
+        .call(
+            "sign_up",
+            &[
+                ("email", "ADA@example.com"),
+                ("password", PASSWORD),
+                ("name", "Ada"),
+                ("timezone", "UTC"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        error_of(again).await,
+        (
+            400,
+            "An account with this e-mail already exists. Log in instead.".to_owned()
+        )
+    );
+}
+
+#[tokio::test]
+async fn log_out_ends_the_session_and_log_in_starts_a_new_one() {
+    let app = TestApp::spawn().await;
+    app.sign_up("ada@example.com", "Ada").await;
+
+    let response = app.call("log_out", &[]).await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["set-cookie"]
+            .to_str()
+            .expect("ascii")
+            .contains("Max-Age=0")
+    );
+    let me: Value = app
+        .call("current_user", &[])
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me, Value::Null, "logged out");
+
+    let response = app
+        .call(
+            "log_in",
+            &[("email", "ada@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let user: Value = response.json().await.expect("json");
+    assert_eq!(
+        user["workspace"]["name"], "Ada's workspace",
+        "back in the personal workspace"
+    );
+    let me: Value = app
+        .call("current_user", &[])
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["email"], "ada@example.com");
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_get_the_same_401() {
+    let app = TestApp::spawn().await;
+    app.sign_up("ada@example.com", "Ada").await;
+    let wrong = error_of(
+        app.call(
+            "log_in",
+            &[
+                ("email", "ada@example.com"),
+                ("password", "not the password"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    let unknown = error_of(
+        app.call(
+            "log_in",
+            &[("email", "nobody@example.com"), ("password", PASSWORD)],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        wrong,
+        (
+            401,
+            "That e-mail and password do not match an account.".to_owned()
+        )
+    );
+    assert_eq!(unknown, wrong);
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_rate_limited_with_a_wait_time() {
+    let app = TestApp::spawn().await;
+    app.sign_up("ada@example.com", "Ada").await;
+    for _ in 0..10 {
+        let (status, _) = error_of(
+            app.call(
+                "log_in",
+                &[
+                    ("email", "ada@example.com"),
+                    ("password", "guess guess guess"),
+                ],
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+    // Now even the right password waits.
+    let (status, message) = error_of(
+        app.call(
+            "log_in",
+            &[("email", "ada@example.com"), ("password", PASSWORD)],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 429);
+    let seconds: u64 = message
+        .strip_prefix("Too many attempts. Try again in ")
+        .and_then(|rest| rest.strip_suffix(" s."))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected message: {message}"));
+    assert!((1..=900).contains(&seconds), "{seconds}");
+}
+
+#[tokio::test]
+async fn log_out_everywhere_ends_other_browsers_too() {
+    let app = TestApp::spawn().await;
+    app.sign_up("ada@example.com", "Ada").await;
+    // A second browser: its own cookie jar.
+    let other = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let login = other
+        .post(app.url("/api/log_in"))
+        .form(&[("email", "ada@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("log in");
+    assert_eq!(login.status(), 200);
+
+    let ended: Value = app
+        .call("log_out_everywhere", &[])
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ended, 2);
+    let me: Value = other
+        .post(app.url("/api/current_user"))
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me, Value::Null, "the other browser is logged out");
+}
+
+#[tokio::test]
+async fn state_changing_requests_from_another_site_are_refused() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/api/sign_up"))
+        .header("origin", "https://evil.example")
+        .form(&[
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+            ("name", "Ada"),
+            ("timezone", "UTC"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 403);
+    let me: Value = app
+        .call("current_user", &[])
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me, Value::Null, "no account was created");
+    // Reads are not affected.
+    assert_eq!(
+        app.client
+            .get(app.url("/health"))
+            .header("origin", "https://evil.example")
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn logging_in_still_works_while_redis_is_down() {
+    // Only the rate limit depends on Redis; it must degrade, not hang.
+    let app = TestApp::spawn_with(|c| {
+        c.redis_url = omniplug_core::Secret::new("redis://127.0.0.1:1".into())
+    })
+    .await;
+    app.sign_up("ada@example.com", "Ada").await;
+    let started = std::time::Instant::now();
+    let response = app
+        .call(
+            "log_in",
+            &[("email", "ada@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn log_out_everywhere_needs_a_session() {
+    let app = TestApp::spawn().await;
+    let (status, message) = error_of(app.call("log_out_everywhere", &[]).await).await;
+    assert_eq!((status, message.as_str()), (401, "Log in to continue."));
+}
