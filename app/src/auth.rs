@@ -123,7 +123,7 @@ pub mod ssr {
 
     use axum::extract::ConnectInfo;
     use chrono::Utc;
-    use fred::interfaces::KeysInterface;
+    use fred::interfaces::{ClientLike, KeysInterface};
     use http::{HeaderValue, header};
     use leptos::prelude::use_context;
     use omniplug_core::{
@@ -131,7 +131,7 @@ pub mod ssr {
         entities::{membership, session, user, workspace},
         sessions,
     };
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, prelude::Uuid};
+    use sea_orm::{ActiveEnum, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, prelude::Uuid};
 
     use super::{CurrentUser, WorkspaceSummary};
     use crate::error::{
@@ -277,7 +277,7 @@ pub mod ssr {
                     w.map(|w| WorkspaceSummary {
                         id: w.id.to_string(),
                         name: w.name,
-                        role: format!("{:?}", m.role).to_lowercase(),
+                        role: m.role.to_value(),
                     })
                 }),
             None => None,
@@ -321,8 +321,13 @@ pub mod ssr {
         /// Refuses with 429 while either counter is at the limit.
         pub async fn check(&self) -> Result<(), AppError> {
             let client = self.stores.redis.client();
+            if !client.is_connected() {
+                // Redis is down: log in without the limit rather than not at all.
+                tracing::warn!("login rate limit skipped: Redis is not connected");
+                return Ok(());
+            }
             for key in &self.keys {
-                // If Redis is down, logging in still works; only the limit is not enforced.
+                // A command failing now (Redis just went away) also lets the login through.
                 let count: Option<i64> = client.get(key).await.unwrap_or(None);
                 if count.unwrap_or(0) >= MAX_FAILED_LOGINS {
                     let ttl: i64 = client.ttl(key).await.unwrap_or(LOGIN_WINDOW_SECS);
@@ -335,6 +340,9 @@ pub mod ssr {
         /// Counts a failure; the window starts at the first failure.
         pub async fn record_failure(&self) {
             let client = self.stores.redis.client();
+            if !client.is_connected() {
+                return;
+            }
             for key in &self.keys {
                 let count: Result<i64, _> = client.incr(key).await;
                 if count.as_ref().is_ok_and(|&c| c == 1) {
@@ -345,7 +353,11 @@ pub mod ssr {
 
         /// A successful login clears the e-mail's counter (the address's stays).
         pub async fn record_success(&self) {
-            let _: Result<i64, _> = self.stores.redis.client().del(&self.keys[0]).await;
+            let client = self.stores.redis.client();
+            if !client.is_connected() {
+                return;
+            }
+            let _: Result<i64, _> = client.del(&self.keys[0]).await;
         }
     }
 }

@@ -44,12 +44,7 @@ async fn sign_up_sets_a_secure_session_cookie_and_lands_in_the_personal_workspac
     assert_eq!(user["workspace"]["role"], "owner");
     assert!(user.get("password_hash").is_none());
 
-    let me: Value = app
-        .call("current_user", &[])
-        .await
-        .json()
-        .await
-        .expect("json");
+    let me = app.current_user().await;
     assert_eq!(
         me["email"], "ada@example.com",
         "the cookie logs the browser in"
@@ -119,7 +114,7 @@ async fn log_out_ends_the_session_and_log_in_starts_a_new_one() {
     let app = TestApp::spawn().await;
     app.sign_up("ada@example.com", "Ada").await;
 
-    let response = app.call("log_out", &[]).await;
+    let response = app.log_out().await;
     assert_eq!(response.status(), 200);
     assert!(
         response.headers()["set-cookie"]
@@ -127,32 +122,17 @@ async fn log_out_ends_the_session_and_log_in_starts_a_new_one() {
             .expect("ascii")
             .contains("Max-Age=0")
     );
-    let me: Value = app
-        .call("current_user", &[])
-        .await
-        .json()
-        .await
-        .expect("json");
+    let me = app.current_user().await;
     assert_eq!(me, Value::Null, "logged out");
 
-    let response = app
-        .call(
-            "log_in",
-            &[("email", "ada@example.com"), ("password", PASSWORD)],
-        )
-        .await;
+    let response = app.log_in("ada@example.com", PASSWORD).await;
     assert_eq!(response.status(), 200);
     let user: Value = response.json().await.expect("json");
     assert_eq!(
         user["workspace"]["name"], "Ada's workspace",
         "back in the personal workspace"
     );
-    let me: Value = app
-        .call("current_user", &[])
-        .await
-        .json()
-        .await
-        .expect("json");
+    let me = app.current_user().await;
     assert_eq!(me["email"], "ada@example.com");
 }
 
@@ -160,25 +140,8 @@ async fn log_out_ends_the_session_and_log_in_starts_a_new_one() {
 async fn wrong_password_and_unknown_email_get_the_same_401() {
     let app = TestApp::spawn().await;
     app.sign_up("ada@example.com", "Ada").await;
-    let wrong = error_of(
-        app.call(
-            "log_in",
-            &[
-                ("email", "ada@example.com"),
-                ("password", "not the password"),
-            ],
-        )
-        .await,
-    )
-    .await;
-    let unknown = error_of(
-        app.call(
-            "log_in",
-            &[("email", "nobody@example.com"), ("password", PASSWORD)],
-        )
-        .await,
-    )
-    .await;
+    let wrong = error_of(app.log_in("ada@example.com", "not the password").await).await;
+    let unknown = error_of(app.log_in("nobody@example.com", PASSWORD).await).await;
     assert_eq!(
         wrong,
         (
@@ -194,28 +157,11 @@ async fn repeated_failed_logins_are_rate_limited_with_a_wait_time() {
     let app = TestApp::spawn().await;
     app.sign_up("ada@example.com", "Ada").await;
     for _ in 0..10 {
-        let (status, _) = error_of(
-            app.call(
-                "log_in",
-                &[
-                    ("email", "ada@example.com"),
-                    ("password", "guess guess guess"),
-                ],
-            )
-            .await,
-        )
-        .await;
+        let (status, _) = error_of(app.log_in("ada@example.com", "guess guess guess").await).await;
         assert_eq!(status, 401);
     }
     // Now even the right password waits.
-    let (status, message) = error_of(
-        app.call(
-            "log_in",
-            &[("email", "ada@example.com"), ("password", PASSWORD)],
-        )
-        .await,
-    )
-    .await;
+    let (status, message) = error_of(app.log_in("ada@example.com", PASSWORD).await).await;
     assert_eq!(status, 429);
     let seconds: u64 = message
         .strip_prefix("Too many attempts. Try again in ")
@@ -277,12 +223,7 @@ async fn state_changing_requests_from_another_site_are_refused() {
         .await
         .expect("post");
     assert_eq!(response.status(), 403);
-    let me: Value = app
-        .call("current_user", &[])
-        .await
-        .json()
-        .await
-        .expect("json");
+    let me = app.current_user().await;
     assert_eq!(me, Value::Null, "no account was created");
     // Reads are not affected.
     assert_eq!(
@@ -306,15 +247,10 @@ async fn logging_in_still_works_while_redis_is_down() {
     .await;
     app.sign_up("ada@example.com", "Ada").await;
     let started = std::time::Instant::now();
-    let response = app
-        .call(
-            "log_in",
-            &[("email", "ada@example.com"), ("password", PASSWORD)],
-        )
-        .await;
+    let response = app.log_in("ada@example.com", PASSWORD).await;
     assert_eq!(response.status(), 200);
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(15),
+        started.elapsed() < std::time::Duration::from_secs(2),
         "took {:?}",
         started.elapsed()
     );

@@ -164,6 +164,24 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
+    /// `log_in` with this client (keeps the cookie on success).
+    pub async fn log_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.call("log_in", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// `log_out` with this client.
+    pub async fn log_out(&self) -> reqwest::Response {
+        self.call("log_out", &[]).await
+    }
+
+    /// `current_user` as JSON (`null` when logged out).
+    pub async fn current_user(&self) -> serde_json::Value {
+        let response = self.call("current_user", &[]).await;
+        assert_eq!(response.status(), 200, "current_user");
+        response.json().await.expect("json")
+    }
+
     /// The test's private data folder.
     pub fn data_dir(&self) -> &std::path::Path {
         self.db.dir.path()
