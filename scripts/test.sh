@@ -59,6 +59,8 @@ phase "building the site and binaries for end-to-end tests"
 scripts/build.sh
 
 phase "Playwright end-to-end tests in Chromium"
+# Fresh data every run, even after an interrupted one.
+rm -rf "$SERVICES/e2e"
 mkdir -p "$SERVICES/e2e"
 (
   export OMNIPLUG_DATA_DIR="$SERVICES/e2e" DATABASE_URL="sqlite://$SERVICES/e2e/omniplug.db?mode=rwc"
@@ -77,6 +79,11 @@ E2E_PIDS+=($!)
 ) &
 E2E_PIDS+=($!)
 wait_for_url "http://$E2E_ADDR/health" 60
+# The dashboard test expects a live worker; wait for its first heartbeat, not just the server.
+for _ in $(seq 1 150); do
+  curl -fsS "http://$E2E_ADDR/health" 2>/dev/null | grep -q '"workers":[1-9]' && break
+  sleep 0.2
+done
 (cd end2end && BASE_URL="http://$E2E_ADDR" npx playwright test)
 
 phase "all tests passed"
