@@ -7,11 +7,11 @@ pub mod observability;
 pub mod routes;
 pub mod security;
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, sync::Mutex};
 
 use axum::{Router, extract::FromRef};
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use omniplug_core::{Config, Stores, stores::StartupError};
 use tokio::net::TcpListener;
 
@@ -60,7 +60,7 @@ pub fn leptos_options() -> Result<LeptosOptions, ServerError> {
 pub fn build_router(state: AppState) -> Router {
     // Install the recorder before the first request so no request goes uncounted.
     omniplug_core::telemetry::prometheus();
-    let routes = generate_route_list(app::App);
+    let routes = route_list();
     let context = {
         let stores = state.stores.clone();
         move || provide_context(stores.clone())
@@ -78,6 +78,22 @@ pub fn build_router(state: AppState) -> Router {
         >(context, app::shell))
         .layer(axum::middleware::from_fn(security::refuse_cross_site));
     observability::instrument(router).with_state(state)
+}
+
+/// The app's page routes, generated once per process.
+///
+/// Generating walks the whole app with resource loading suppressed through a process-global
+/// flag (leptos_server's `SuppressResourceLoad`); a page rendering on another thread at that
+/// moment has its resources parked forever (leptos-rs/leptos#4773). One server per process
+/// never hits this, but the tests start many, so the list is generated once and shared.
+pub fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: Mutex<Option<Vec<AxumRouteListing>>> = Mutex::new(None);
+    let mut routes = ROUTES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    routes
+        .get_or_insert_with(|| generate_route_list(app::App))
+        .clone()
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then finishes in-flight requests.
