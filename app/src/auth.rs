@@ -32,6 +32,8 @@ pub struct CurrentUser {
     pub timezone: String,
     /// The current workspace, if they have one.
     pub workspace: Option<WorkspaceSummary>,
+    /// Every workspace they belong to, oldest membership first.
+    pub workspaces: Vec<WorkspaceSummary>,
 }
 
 /// Creates an account with a personal workspace and logs it in.
@@ -42,14 +44,12 @@ pub async fn sign_up(
     name: String,
     timezone: String,
 ) -> Result<CurrentUser, AppError> {
-    use crate::error::ssr::{fail, internal};
-    use omniplug_core::identity::{self, ServiceError};
+    use crate::error::ssr::identity_error;
+    use omniplug_core::identity;
     let stores = ssr::stores()?;
-    let created = match identity::sign_up(&stores.db, &email, &password, &name, &timezone).await {
-        Ok(created) => created,
-        Err(ServiceError::Invalid(err)) => return Err(fail(AppError::Invalid(err.to_string()))),
-        Err(err) => return Err(internal(err)),
-    };
+    let created = identity::sign_up(&stores.db, &email, &password, &name, &timezone)
+        .await
+        .map_err(identity_error)?;
     ssr::start_session(&stores, created.user.id, Some(created.workspace.id)).await?;
     ssr::current_user(&stores, &created.user, Some(created.workspace.id)).await
 }
@@ -72,9 +72,10 @@ pub async fn log_in(email: String, password: String) -> Result<CurrentUser, AppE
         Err(err) => return Err(internal(err)),
     };
     limiter.record_success().await;
-    let workspace = ssr::first_workspace(&stores, user.id).await?;
-    ssr::start_session(&stores, user.id, workspace).await?;
-    ssr::current_user(&stores, &user, workspace).await
+    let workspaces = ssr::workspaces_of(&stores, user.id).await?;
+    let first = workspaces.first().map(|w| w.id.clone());
+    ssr::start_session(&stores, user.id, first.as_deref().and_then(ssr::uuid)).await?;
+    Ok(ssr::dto(&user, workspaces, None))
 }
 
 /// Ends this browser's session.
@@ -116,6 +117,42 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     }
 }
 
+/// Changes the logged-in user's name and time zone.
+#[server(endpoint = "update_profile")]
+pub async fn update_profile(name: String, timezone: String) -> Result<CurrentUser, AppError> {
+    use crate::error::ssr::identity_error;
+    let stores = ssr::stores()?;
+    let (user, session) = ssr::require_session(&stores).await?;
+    let user = omniplug_core::identity::update_profile(&stores.db, user.id, &name, &timezone)
+        .await
+        .map_err(identity_error)?;
+    ssr::current_user(&stores, &user, session.current_workspace_id).await
+}
+
+/// Changes the password (the current one is asked for) and ends every other session.
+/// Returns how many other sessions were ended.
+#[server(endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<u64, AppError> {
+    use crate::error::ssr::{identity_error, internal};
+    let stores = ssr::stores()?;
+    let (user, session) = ssr::require_session(&stores).await?;
+    omniplug_core::identity::change_password(&stores.db, user.id, &current_password, &new_password)
+        .await
+        .map_err(identity_error)?;
+    omniplug_core::sessions::end_all(&stores.db, user.id, Some(session.id))
+        .await
+        .map_err(internal)
+}
+
+/// Every IANA time zone name the server accepts, for the profile form.
+#[server(endpoint = "time_zones")]
+pub async fn list_time_zones() -> Result<Vec<String>, AppError> {
+    Ok(omniplug_core::identity::time_zone_names())
+}
+
 /// Server-only plumbing for the functions above.
 #[cfg(feature = "ssr")]
 pub mod ssr {
@@ -128,10 +165,10 @@ pub mod ssr {
     use leptos::prelude::use_context;
     use omniplug_core::{
         Environment, Stores,
-        entities::{membership, session, user, workspace},
-        sessions,
+        entities::{session, user},
+        sessions, workspaces,
     };
-    use sea_orm::{ActiveEnum, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, prelude::Uuid};
+    use sea_orm::prelude::Uuid;
 
     use super::{CurrentUser, WorkspaceSummary};
     use crate::error::{
@@ -158,17 +195,19 @@ pub mod ssr {
 
     /// The session token from the request's cookie header.
     pub fn cookie_token() -> Option<String> {
-        let parts = request()?;
-        parts
-            .headers
+        token_from_headers(&request()?.headers)
+    }
+
+    /// The session token in `Cookie` headers, if any.
+    pub fn token_from_headers(headers: &http::HeaderMap) -> Option<String> {
+        headers
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find_map(|line| {
-                line.split(';').find_map(|pair| {
-                    let (name, value) = pair.trim().split_once('=')?;
-                    (name == COOKIE && !value.is_empty()).then(|| value.to_owned())
-                })
+            .flat_map(|line| line.split(';'))
+            .find_map(|pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name == COOKIE && !value.is_empty()).then(|| value.to_owned())
             })
     }
 
@@ -248,47 +287,59 @@ pub mod ssr {
             .ok_or_else(|| fail(AppError::Unauthenticated))
     }
 
-    /// The workspace a user lands in after logging in: their oldest membership.
-    pub async fn first_workspace(stores: &Stores, user_id: Uuid) -> Result<Option<Uuid>, AppError> {
-        let first = membership::Entity::find()
-            .filter(membership::Column::UserId.eq(user_id))
-            .order_by_asc(membership::Column::CreatedAt)
-            .one(&stores.db)
-            .await
-            .map_err(internal)?;
-        Ok(first.map(|m| m.workspace_id))
+    /// Parses an id we produced ourselves.
+    pub fn uuid(raw: &str) -> Option<Uuid> {
+        Uuid::parse_str(raw).ok()
     }
 
-    /// Builds the DTO, reading the workspace through the user's membership (never by id alone).
-    pub async fn current_user(
+    /// The user's workspaces (through their memberships), oldest membership first.
+    pub async fn workspaces_of(
         stores: &Stores,
+        user_id: Uuid,
+    ) -> Result<Vec<WorkspaceSummary>, AppError> {
+        Ok(workspaces::list_for(&stores.db, user_id)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|(w, role)| WorkspaceSummary {
+                id: w.id.to_string(),
+                name: w.name,
+                role: workspaces::role_name(role).into(),
+            })
+            .collect())
+    }
+
+    /// The DTO: the current workspace is `preferred` when the user still belongs to it,
+    /// else their oldest one (e.g. after being removed from the one they were in).
+    pub fn dto(
         user: &user::Model,
-        workspace_id: Option<Uuid>,
-    ) -> Result<CurrentUser, AppError> {
-        let workspace = match workspace_id {
-            Some(id) => membership::Entity::find()
-                .filter(membership::Column::UserId.eq(user.id))
-                .filter(membership::Column::WorkspaceId.eq(id))
-                .find_also_related(workspace::Entity)
-                .one(&stores.db)
-                .await
-                .map_err(internal)?
-                .and_then(|(m, w)| {
-                    w.map(|w| WorkspaceSummary {
-                        id: w.id.to_string(),
-                        name: w.name,
-                        role: m.role.to_value(),
-                    })
-                }),
-            None => None,
-        };
-        Ok(CurrentUser {
+        workspaces: Vec<WorkspaceSummary>,
+        preferred: Option<Uuid>,
+    ) -> CurrentUser {
+        let preferred = preferred.map(|id| id.to_string());
+        let workspace = workspaces
+            .iter()
+            .find(|w| Some(&w.id) == preferred.as_ref())
+            .or_else(|| workspaces.first())
+            .cloned();
+        CurrentUser {
             id: user.id.to_string(),
             email: user.email.clone(),
             name: user.name.clone(),
             timezone: user.timezone.clone(),
             workspace,
-        })
+            workspaces,
+        }
+    }
+
+    /// Builds the DTO, reading workspaces through the user's memberships (never by id alone).
+    pub async fn current_user(
+        stores: &Stores,
+        user: &user::Model,
+        preferred: Option<Uuid>,
+    ) -> Result<CurrentUser, AppError> {
+        let workspaces = workspaces_of(stores, user.id).await?;
+        Ok(dto(user, workspaces, preferred))
     }
 
     /// Counts failed logins per e-mail and per client address in Redis.

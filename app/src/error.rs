@@ -117,7 +117,19 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Request(value.to_string())
+        match value {
+            // Raised on the server before the function runs: the request itself is malformed.
+            // That is the caller's mistake, so it is a 400 that names what is wrong.
+            ServerFnErrorErr::Args(detail) | ServerFnErrorErr::MissingArg(detail) => {
+                let err = AppError::Invalid(format!(
+                    "The request is missing a field or has one in the wrong format ({detail})."
+                ));
+                #[cfg(feature = "ssr")]
+                let err = ssr::fail(err);
+                err
+            }
+            other => AppError::Request(other.to_string()),
+        }
     }
 }
 
@@ -155,13 +167,40 @@ pub mod ssr {
     use leptos::prelude::use_context;
 
     /// Sets the response status for `err` and returns it, for `return Err(fail(...))`.
+    ///
+    /// Only when answering a server-function call: a page whose data fails during server
+    /// rendering still renders (showing the message) with its own status.
     pub fn fail(err: AppError) -> AppError {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        let server_fn_call = use_context::<http::request::Parts>()
+            .is_some_and(|parts| parts.uri.path().starts_with("/api/"));
+        if server_fn_call
+            && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
             && let Ok(status) = http::StatusCode::from_u16(err.status())
         {
             response.set_status(status);
         }
         err
+    }
+
+    /// Maps a workspace service refusal to what the person sees.
+    pub fn workspace_error(err: omniplug_core::workspaces::WorkspaceError) -> AppError {
+        use omniplug_core::workspaces::WorkspaceError as E;
+        match err {
+            E::NotFound => fail(AppError::NotFound),
+            E::Forbidden { .. } => fail(AppError::Forbidden(err.to_string())),
+            E::Database(cause) => internal(cause),
+            other => fail(AppError::Invalid(other.to_string())),
+        }
+    }
+
+    /// Maps an identity service refusal to what the person sees.
+    pub fn identity_error(err: omniplug_core::identity::ServiceError) -> AppError {
+        match err {
+            omniplug_core::identity::ServiceError::Invalid(err) => {
+                fail(AppError::Invalid(err.to_string()))
+            }
+            other => internal(other),
+        }
     }
 
     /// Logs an unexpected failure with its cause and returns the generic 500 error.

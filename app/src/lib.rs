@@ -8,7 +8,10 @@ pub mod auth;
 pub mod components;
 pub mod error;
 pub mod pages;
+pub mod routes;
+pub mod session;
 pub mod status;
+pub mod workspaces;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -18,8 +21,15 @@ use leptos_router::{
 };
 
 use crate::pages::{
-    analytics::AnalyticsPage, compose::ComposePage, dashboard::DashboardPage, landing::LandingPage,
-    not_found::NotFoundPage, schedule::SchedulePage, settings::SettingsPage,
+    account::{LoginPage, SignupPage},
+    analytics::AnalyticsPage,
+    compose::ComposePage,
+    dashboard::DashboardPage,
+    invite::InvitePage,
+    landing::LandingPage,
+    not_found::NotFoundPage,
+    schedule::SchedulePage,
+    settings::{MembersPage, SettingsPage, WorkspaceSettingsPage},
 };
 
 /// The HTML document around the app, rendered once per request on the server.
@@ -48,6 +58,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    session::Me::provide();
 
     // Runs only in the browser, once hydration has wired up the page. End-to-end tests wait
     // for this marker before interacting, so they never click a not-yet-live button.
@@ -70,6 +81,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("schedule") view=SchedulePage />
                 <Route path=path!("analytics") view=AnalyticsPage />
                 <Route path=path!("settings") view=SettingsPage />
+                <Route path=path!("settings/workspace") view=WorkspaceSettingsPage />
+                <Route path=path!("settings/members") view=MembersPage />
+                <Route path=path!("login") view=LoginPage />
+                <Route path=path!("signup") view=SignupPage />
+                <Route path=path!("invite/:token") view=InvitePage />
             </Routes>
         </Router>
     }

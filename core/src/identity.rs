@@ -112,6 +112,12 @@ pub enum IdentityError {
     /// An account already uses this e-mail.
     #[error("An account with this e-mail already exists. Log in instead.")]
     EmailTaken,
+    /// The current password given to change it is wrong.
+    #[error("Your current password is not right.")]
+    CurrentPasswordWrong,
+    /// The new password is the old one.
+    #[error("Choose a new password that differs from the current one.")]
+    PasswordUnchanged,
     /// Wrong e-mail or wrong password (deliberately the same message).
     #[error("That e-mail and password do not match an account.")]
     WrongCredentials,
@@ -234,6 +240,16 @@ pub fn parse_timezone(raw: &str) -> Result<String, IdentityError> {
         .map_err(|_| IdentityError::TimezoneUnknown)
 }
 
+/// Every IANA zone name accepted by [`parse_timezone`], sorted.
+pub fn time_zone_names() -> Vec<String> {
+    let mut names: Vec<String> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| tz.name().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// What sign-up creates.
 #[derive(Debug, Clone)]
 pub struct SignedUp {
@@ -335,6 +351,53 @@ pub async fn log_in(
             Err(IdentityError::WrongCredentials.into())
         }
     }
+}
+
+/// Changes the name and time zone.
+#[tracing::instrument(skip_all, fields(%user_id), err(level = tracing::Level::INFO))]
+pub async fn update_profile(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    name: &str,
+    timezone: &str,
+) -> Result<user::Model, ServiceError> {
+    let name = parse_name(name)?;
+    let timezone = parse_timezone(timezone)?;
+    let found = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(DbErr::RecordNotFound("user".into()))?;
+    let mut active = sea_orm::IntoActiveModel::into_active_model(found);
+    active.name = Set(name);
+    active.timezone = Set(timezone);
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(db).await?)
+}
+
+/// Changes the password after checking the current one. The caller ends the other sessions.
+#[tracing::instrument(skip_all, fields(%user_id), err(level = tracing::Level::INFO))]
+pub async fn change_password(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    current: &str,
+    new: &str,
+) -> Result<(), ServiceError> {
+    let found = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(DbErr::RecordNotFound("user".into()))?;
+    if !verify_password(current, &found.password_hash) {
+        return Err(IdentityError::CurrentPasswordWrong.into());
+    }
+    let password = Password::new(new)?;
+    if current == new {
+        return Err(IdentityError::PasswordUnchanged.into());
+    }
+    let mut active = sea_orm::IntoActiveModel::into_active_model(found);
+    active.password_hash = Set(password.hash()?);
+    active.updated_at = Set(Utc::now());
+    active.update(db).await?;
+    Ok(())
 }
 
 /// An argon2id hash of a random string, verified against when the e-mail is unknown.

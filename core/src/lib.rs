@@ -18,6 +18,7 @@ pub mod tenancy;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod vault;
+pub mod workspaces;
 
 pub use config::{Config, Environment, LogFormat, Secret};
 pub use stores::Stores;

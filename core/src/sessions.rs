@@ -42,14 +42,19 @@ pub fn hash_token(token: &str) -> String {
         .collect()
 }
 
-fn new_token() -> SessionToken {
+/// 256 random bits, URL-safe base64: session tokens and invitation links.
+pub fn new_secret() -> String {
     let mut bytes = [0u8; 32];
     // Only fails without an OS random source, and then no session can be safe.
     #[allow(clippy::expect_used)]
     SystemRandom::new()
         .fill(&mut bytes)
         .expect("operating system random source");
-    SessionToken(Secret::new(URL_SAFE_NO_PAD.encode(bytes)))
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn new_token() -> SessionToken {
+    SessionToken(Secret::new(new_secret()))
 }
 
 /// Starts a session for `user_id`, optionally already in `workspace_id`.
@@ -128,4 +133,23 @@ pub async fn end_all(
         query = query.filter(session::Column::Id.ne(keep));
     }
     Ok(query.exec(db).await?.rows_affected)
+}
+
+/// Remembers `workspace_id` as the session's current workspace. The caller checks membership
+/// first (it holds a `WorkspaceAccess` for it).
+pub async fn switch_workspace(
+    db: &DatabaseConnection,
+    session_id: Uuid,
+    access: &crate::tenancy::WorkspaceAccess,
+) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::CurrentWorkspaceId,
+            sea_orm::sea_query::Expr::value(access.workspace_id()),
+        )
+        .filter(session::Column::Id.eq(session_id))
+        .filter(session::Column::UserId.eq(access.user_id()))
+        .exec(db)
+        .await?;
+    Ok(())
 }

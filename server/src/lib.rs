@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]
 
+pub mod guard;
 pub mod observability;
 pub mod routes;
 pub mod security;
@@ -76,6 +77,10 @@ pub fn build_router(state: AppState) -> Router {
             AppState,
             _,
         >(context, app::shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::redirect_by_login,
+        ))
         .layer(axum::middleware::from_fn(security::refuse_cross_site));
     observability::instrument(router).with_state(state)
 }

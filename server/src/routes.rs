@@ -11,11 +11,14 @@ use omniplug_core::{Stores, health};
 
 use crate::AppState;
 
+/// Every path this module serves (the isolation test walks them).
+pub const PATHS: [&str; 2] = ["/health", "/metrics"];
+
 /// The routes this module serves.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/health", get(health_check))
-        .route("/metrics", get(metrics))
+        .route(PATHS[0], get(health_check))
+        .route(PATHS[1], get(metrics))
 }
 
 /// `GET /health`: 200 when the database and Redis both answer, 503 naming the one that does not.

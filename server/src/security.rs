@@ -30,7 +30,10 @@ pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
             tracing::warn!(origin = ?origin, "refused a cross-site request");
             return (
                 StatusCode::FORBIDDEN,
-                Json(serde_json::json!({ "error": "This request came from another site and was refused." })),
+                Json(serde_json::json!({
+                    "kind": "forbidden",
+                    "message": "This request came from another site and was refused.",
+                })),
             )
                 .into_response();
         }

@@ -4,16 +4,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{PASSWORD, TestApp};
-
-async fn error_of(response: reqwest::Response) -> (u16, String) {
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.expect("json error body");
-    (
-        status,
-        body["message"].as_str().unwrap_or_default().to_owned(),
-    )
-}
+use support::{PASSWORD, TestApp, error_of};
 
 #[tokio::test]
 async fn sign_up_sets_a_secure_session_cookie_and_lands_in_the_personal_workspace() {
@@ -261,4 +252,16 @@ async fn log_out_everywhere_needs_a_session() {
     let app = TestApp::spawn().await;
     let (status, message) = error_of(app.call("log_out_everywhere", &[]).await).await;
     assert_eq!((status, message.as_str()), (401, "Log in to continue."));
+}
+
+#[tokio::test]
+async fn malformed_server_function_arguments_get_a_400_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let (status, message) = error_of(app.call("sign_up", &[("email", "a@b.co")]).await).await;
+    assert_eq!(status, 400, "{message}");
+    assert!(
+        message.starts_with("The request is missing a field or has one in the wrong format")
+            && message.contains("password"),
+        "{message}"
+    );
 }

@@ -23,14 +23,41 @@ async fn landing_page_explains_the_product_and_loads_the_app_bundle() {
 }
 
 #[tokio::test]
+async fn app_pages_send_logged_out_visitors_to_login_and_back() {
+    let app = TestApp::spawn().await;
+    for path in ["/dashboard", "/settings/members", "/compose?draft=1"] {
+        let response = app.get_page(path).await;
+        assert_eq!(response.status(), 303, "{path}");
+        let location = response.headers()["location"].to_str().expect("ascii");
+        let expected = format!(
+            "/login?next={}",
+            path.replace('?', "%3F").replace('=', "%3D")
+        );
+        assert_eq!(location, expected, "{path}");
+    }
+    for path in ["/", "/login", "/signup", "/invite/whatever"] {
+        assert_eq!(app.get_page(path).await.status(), 200, "{path} is public");
+    }
+    app.sign_up("ada@example.com", "Ada").await;
+    for path in ["/login", "/signup"] {
+        let response = app.get_page(path).await;
+        assert_eq!(response.status(), 303, "{path}");
+        assert_eq!(response.headers()["location"], "/dashboard");
+    }
+}
+
+#[tokio::test]
 async fn app_pages_render_the_navigation() {
     let app = TestApp::spawn().await;
+    app.sign_up("ada@example.com", "Ada Lovelace").await;
     for (path, title) in [
         ("/dashboard", "Dashboard"),
         ("/compose", "Compose"),
         ("/schedule", "Schedule"),
         ("/analytics", "Analytics"),
         ("/settings", "Settings"),
+        ("/settings/workspace", "Settings"),
+        ("/settings/members", "Settings"),
     ] {
         let response = app.get_page(path).await;
         assert_eq!(response.status(), 200, "{path}");
@@ -55,7 +82,18 @@ async fn app_pages_render_the_navigation() {
             html.contains("aria-current=\"page\""),
             "{path}: the current section is marked"
         );
+        assert!(
+            html.contains("Ada&#x27;s workspace") || html.contains("Ada's workspace"),
+            "{path}: the workspace switcher shows the current workspace"
+        );
     }
+    let members = app
+        .get_page("/settings/members")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(members.contains("ada@example.com"), "{members}");
 }
 
 #[tokio::test]

@@ -4,7 +4,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use super::icons::{Icon, IconKind};
+use super::{
+    forms::{go_to, reload},
+    icons::{Icon, IconKind},
+};
+use crate::{auth::LogOut, session::Me, workspaces::SwitchWorkspace};
 
 /// The sections in the sidebar, in order: (path, label, icon).
 pub const SECTIONS: [(&str, &str, IconKind); 5] = [
@@ -65,6 +69,7 @@ pub fn AppShell(
                             .collect_view()}
                     </ul>
                 </nav>
+                <AccountPanel />
             </aside>
             <main class="main" id="main">
                 <header class="page-header">
@@ -93,4 +98,69 @@ pub fn EmptyState(
             {action.map(|(label, href)| view! { <a class="button button--primary" href=href>{label}</a> })}
         </section>
     }
+}
+
+/// Bottom of the sidebar: the workspace switcher, who is logged in, and logging out.
+#[component]
+fn AccountPanel() -> impl IntoView {
+    let me = Me::get();
+    let switch = ServerAction::<SwitchWorkspace>::new();
+    let log_out = ServerAction::<LogOut>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = switch.value().get() {
+            reload();
+        }
+    });
+    Effect::new(move |_| {
+        if log_out.value().get().is_some() {
+            go_to("/login");
+        }
+    });
+    view! {
+        <div class="account">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    me.0.await.ok().flatten().map(|user| {
+                        let current = user.workspace.as_ref().map(|w| w.id.clone()).unwrap_or_default();
+                        view! {
+                            <label class="account__workspace">
+                                <span class="field__label">"Workspace"</span>
+                                <select
+                                    aria-label="Switch workspace"
+                                    on:change=move |ev| {
+                                        let id = event_target_value(&ev);
+                                        if id == "__new" {
+                                            go_to("/settings/workspace#new-workspace-title");
+                                        } else {
+                                            switch.dispatch(SwitchWorkspace { workspace_id: id });
+                                        }
+                                    }
+                                >
+                                    {user.workspaces.iter().map(|w| {
+                                        let selected = w.id == current;
+                                        view! { <option value=w.id.clone() selected=selected>{w.name.clone()}</option> }
+                                    }).collect_view()}
+                                    <option value="__new">"+ New workspace…"</option>
+                                </select>
+                            </label>
+                            <div class="account__user">
+                                <span class="avatar" aria-hidden="true">{initial(&user.name)}</span>
+                                <span class="account__name" title=user.email.clone()>{user.name.clone()}</span>
+                                <button type="button" class="button button--small" on:click=move |_| { log_out.dispatch(LogOut {}); }>
+                                    "Log out"
+                                </button>
+                            </div>
+                        }
+                    })
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+fn initial(name: &str) -> String {
+    name.chars()
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default()
 }

@@ -1,4 +1,5 @@
 //! Building blocks shared by pages.
 
+pub mod forms;
 pub mod icons;
 pub mod layout;

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::{
     components::layout::{AppShell, EmptyState},
+    session::Me,
     status::get_system_status,
 };
 
@@ -14,8 +15,26 @@ pub fn DashboardPage() -> impl IntoView {
     let action =
         view! { <a class="button button--primary" href="/compose">"New post"</a> }.into_any();
 
+    let me = Me::get();
     view! {
         <AppShell title="Dashboard" action=action>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    me.0.await.ok().flatten().map(|user| {
+                        let first = user.name.split_whitespace().next().unwrap_or(&user.name).to_owned();
+                        let place = user.workspace.map_or_else(
+                            || "You are not in a workspace yet.".to_owned(),
+                            |w| format!("You are in {} as {}.", w.name, w.role),
+                        );
+                        view! {
+                            <p class="welcome">
+                                <strong>{format!("Welcome, {first}.")}</strong> " "
+                                <span class="muted" data-testid="current-workspace">{place}</span>
+                            </p>
+                        }
+                    })
+                })}
+            </Transition>
             <section class="card system-status" aria-labelledby="system-status-title">
                 <h2 id="system-status-title" class="card__title">"System"</h2>
                 <Transition fallback=|| view! { <p class="muted" aria-busy="true">"Checking…"</p> }>

@@ -16,7 +16,10 @@ pub fn LandingPage() -> impl IntoView {
                     <Icon kind=IconKind::Logo size=24 />
                     <span class="brand__name">"OmniPlug"</span>
                 </a>
-                <a class="button button--primary" href="/dashboard">"Open the app"</a>
+                <span class="landing__bar-actions">
+                    <a class="button" href="/login">"Log in"</a>
+                    <a class="button button--primary" href="/dashboard">"Open the app"</a>
+                </span>
             </header>
             <main class="landing__main" id="main">
                 <section class="hero">
@@ -28,7 +31,7 @@ pub fn LandingPage() -> impl IntoView {
                         "or a set time after it goes live."
                     </p>
                     <div class="hero__actions">
-                        <a class="button button--primary button--large" href="/dashboard">"Start scheduling"</a>
+                        <a class="button button--primary button--large" href="/signup">"Start scheduling"</a>
                         <a class="button button--large" href="#how">"See how it works"</a>
                     </div>
                 </section>

@@ -1,8 +1,10 @@
 //! One module per page.
 
+pub mod account;
 pub mod analytics;
 pub mod compose;
 pub mod dashboard;
+pub mod invite;
 pub mod landing;
 pub mod not_found;
 pub mod schedule;

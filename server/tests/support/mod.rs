@@ -182,6 +182,18 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
+    /// Another browser on the same server: its own cookie jar, logged out.
+    pub fn browser(&self) -> Browser {
+        Browser {
+            base: self.url(""),
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+        }
+    }
+
     /// The test's private data folder.
     pub fn data_dir(&self) -> &std::path::Path {
         self.db.dir.path()
@@ -206,4 +218,115 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
+}
+
+/// A browser with its own cookies, for tests with several people.
+pub struct Browser {
+    base: String,
+    /// Its HTTP client.
+    pub client: reqwest::Client,
+}
+
+impl Browser {
+    /// POSTs a form to a server function as this browser.
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header("accept", "application/json")
+            .header("origin", &self.base)
+            .form(form)
+            .send()
+            .await
+            .expect("POST server function")
+    }
+
+    /// Calls and expects 200, returning the JSON body.
+    pub async fn ok(&self, endpoint: &str, form: &[(&str, &str)]) -> serde_json::Value {
+        let response = self.call(endpoint, form).await;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.expect("json body");
+        assert_eq!(status, 200, "{endpoint} {form:?}: {body}");
+        body
+    }
+
+    /// Calls and returns (status, message) of the error.
+    pub async fn err(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, String) {
+        error_of(self.call(endpoint, form).await).await
+    }
+
+    /// `GET <path>`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    /// Signs up (timezone Europe/Paris) and returns the current user JSON.
+    pub async fn sign_up(&self, email: &str, name: &str) -> serde_json::Value {
+        self.ok(
+            "sign_up",
+            &[
+                ("email", email),
+                ("password", PASSWORD),
+                ("name", name),
+                ("timezone", "Europe/Paris"),
+            ],
+        )
+        .await
+    }
+
+    /// The current workspace's id.
+    pub async fn workspace_id(&self) -> String {
+        let me = self.ok("current_user", &[]).await;
+        me["workspace"]["id"]
+            .as_str()
+            .expect("a workspace")
+            .to_owned()
+    }
+
+    /// Invites `email` as `role` into `workspace_id`; returns the invitation token.
+    pub async fn invite(&self, workspace_id: &str, email: &str, role: &str) -> String {
+        let created = self
+            .ok(
+                "invite_member",
+                &[
+                    ("workspace_id", workspace_id),
+                    ("email", email),
+                    ("role", role),
+                ],
+            )
+            .await;
+        created["link"]
+            .as_str()
+            .and_then(|l| l.strip_prefix("/invite/"))
+            .expect("link")
+            .to_owned()
+    }
+
+    /// The membership id of `email` in `workspace_id`.
+    pub async fn member_id(&self, workspace_id: &str, email: &str) -> String {
+        let view = self
+            .ok("list_members", &[("workspace_id", workspace_id)])
+            .await;
+        view["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .find(|m| m["email"] == email)
+            .and_then(|m| m["id"].as_str())
+            .unwrap_or_else(|| panic!("{email} is not a member: {view}"))
+            .to_owned()
+    }
+}
+
+/// (status, message) of an error response.
+pub async fn error_of(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.expect("json error body");
+    (
+        status,
+        body["message"].as_str().unwrap_or_default().to_owned(),
+    )
 }

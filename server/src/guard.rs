@@ -1,0 +1,81 @@
+//! Which pages need a login: app pages send a logged-out browser to `/login?next=<page>`, and
+//! the login and sign-up pages send a logged-in one to the dashboard. Decided here, before
+//! rendering, so the redirect is a real 303 and no page flashes for the wrong person.
+
+use axum::{
+    extract::{Request, State},
+    http::Method,
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use omniplug_core::sessions;
+
+use crate::AppState;
+
+/// Middleware: redirects page requests by login state (see the module docs).
+pub async fn redirect_by_login(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let path = request.uri().path();
+    let signed_in_only = app::routes::needs_login(path);
+    let signed_out_only = app::routes::SIGNED_OUT_ONLY.contains(&path);
+    if !signed_in_only && !signed_out_only {
+        return next.run(request).await;
+    }
+    let logged_in = match app::auth::ssr::token_from_headers(request.headers()) {
+        Some(token) => {
+            match sessions::authenticate(&state.stores.db, &token, chrono::Utc::now()).await {
+                Ok(found) => found.is_some(),
+                Err(err) => {
+                    // Let the page render; its own data calls will report the failure.
+                    tracing::error!(error = %err, "session lookup failed");
+                    return next.run(request).await;
+                }
+            }
+        }
+        None => false,
+    };
+    if signed_in_only && !logged_in {
+        let target = request
+            .uri()
+            .path_and_query()
+            .map_or(path, |pq| pq.as_str());
+        return Redirect::to(&format!("/login?next={}", encode_component(target))).into_response();
+    }
+    if signed_out_only && logged_in {
+        return Redirect::to("/dashboard").into_response();
+    }
+    next.run(request).await
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986 §2.3) and `/`.
+fn encode_component(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for byte in raw.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_component;
+
+    #[test]
+    fn next_paths_are_encoded_for_a_query_string() {
+        assert_eq!(encode_component("/settings"), "/settings");
+        assert_eq!(
+            encode_component("/settings/members?tab=a&b=c d"),
+            "/settings/members%3Ftab%3Da%26b%3Dc%20d"
+        );
+    }
+}
