@@ -71,7 +71,7 @@ pub enum WorkspaceError {
     #[error("Not found.")]
     NotFound,
     /// A member whose role is too low.
-    #[error("Your role does not allow this. Ask a workspace {needed} or owner.")]
+    #[error("{}", forbidden_message(.needed))]
     Forbidden {
         /// The least role that may do it, in words.
         needed: &'static str,
@@ -90,6 +90,14 @@ impl From<AccessError> for WorkspaceError {
             },
             AccessError::Database(err) => WorkspaceError::Database(err),
         }
+    }
+}
+
+fn forbidden_message(needed: &str) -> String {
+    if needed == "owner" {
+        "Only a workspace owner can do this.".to_owned()
+    } else {
+        format!("Your role does not allow this. Ask a workspace {needed} or owner.")
     }
 }
 

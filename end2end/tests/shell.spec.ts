@@ -14,6 +14,16 @@ async function hydrated(page: Page) {
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
 }
 
+// Signs up through the server function; the page's context keeps the session cookie.
+async function signUp(page: Page, name: string) {
+  const email = `${name.toLowerCase()}-${Date.now()}@example.com`;
+  const response = await page.request.post("/api/sign_up", {
+    form: { email, password: "correct horse battery", name, timezone: "UTC" },
+    headers: { accept: "application/json" },
+  });
+  expect(response.status(), await response.text()).toBe(200);
+}
+
 test("landing page hydrates: the auto-plug demo reacts to clicks", async ({ page }, testInfo) => {
   const errors = watchConsole(page);
   await page.goto("/");
@@ -43,6 +53,7 @@ test("landing page hydrates: the auto-plug demo reacts to clicks", async ({ page
 
 test("sidebar navigates between sections and collapses to icons", async ({ page }) => {
   const errors = watchConsole(page);
+  await signUp(page, "Nav");
   await page.goto("/dashboard");
   await hydrated(page);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Dashboard");
@@ -69,6 +80,7 @@ test("unknown addresses show the 404 page", async ({ page }) => {
   const response = await page.goto("/definitely/not/here");
   expect(response?.status()).toBe(404);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("This page does not exist");
+  // Logged out, the dashboard link leads to the login page, which returns there afterwards.
   await page.getByRole("link", { name: "Go to the dashboard" }).click();
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page).toHaveURL(/\/login\?next=\/dashboard$/);
 });

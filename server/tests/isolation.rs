@@ -1,0 +1,215 @@
+//! One workspace never reaches another's data. Ada (workspace A) calls every workspace-scoped
+//! server function with ids from Bea's workspace B and gets "Not found." while B stays exactly
+//! as it was. The test walks the *registered* server functions and routes, so a new one that
+//! is not classified here fails it until someone decides how it is scoped.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use omniplug_core::entities::{audit_log, invitation, membership, workspace};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, prelude::Uuid};
+use support::TestApp;
+
+/// How a server function relates to workspaces.
+enum Scope {
+    /// Takes workspace (and member/invitation) ids: called with B's ids, it must answer 404.
+    Workspace(&'static [&'static str]),
+    /// Not about one workspace's data (the reason is the documentation).
+    Unscoped(&'static str),
+}
+
+fn classify(endpoint: &str) -> Option<Scope> {
+    use Scope::{Unscoped, Workspace};
+    Some(match endpoint {
+        "switch_workspace" | "list_members" | "leave_workspace" => Workspace(&["workspace_id"]),
+        "rename_workspace" => Workspace(&["workspace_id", "name"]),
+        "delete_workspace" => Workspace(&["workspace_id", "confirm"]),
+        "invite_member" => Workspace(&["workspace_id", "email", "role"]),
+        "revoke_invitation" => Workspace(&["workspace_id", "invitation_id"]),
+        "change_member_role" => Workspace(&["workspace_id", "member_id", "role"]),
+        "remove_member" | "transfer_ownership" => Workspace(&["workspace_id", "member_id"]),
+        "sign_up" | "log_in" => Unscoped("creates or opens the caller's own session"),
+        "log_out" | "log_out_everywhere" | "current_user" => Unscoped("the caller's own sessions"),
+        "update_profile" | "change_password" => Unscoped("the caller's own account"),
+        "time_zones" | "system_status" => Unscoped("public, no workspace data"),
+        "create_workspace" => Unscoped("creates a new workspace owned by the caller"),
+        "invitation" | "accept_invitation" => {
+            Unscoped("keyed by the secret link token; tested below with B's invitation id")
+        }
+        _ => return None,
+    })
+}
+
+/// Everything about workspace B that a leak could change.
+async fn snapshot(app: &TestApp, ws: Uuid) -> String {
+    let db = &app.stores.db;
+    let w = workspace::Entity::find_by_id(ws).one(db).await.expect("db");
+    let members = membership::Entity::find()
+        .filter(membership::Column::WorkspaceId.eq(ws))
+        .order_by_asc(membership::Column::Id)
+        .all(db)
+        .await
+        .expect("db");
+    let invites = invitation::Entity::find()
+        .filter(invitation::Column::WorkspaceId.eq(ws))
+        .order_by_asc(invitation::Column::Id)
+        .all(db)
+        .await
+        .expect("db");
+    let audit = audit_log::Entity::find()
+        .filter(audit_log::Column::WorkspaceId.eq(ws))
+        .all(db)
+        .await
+        .expect("db")
+        .len();
+    format!("{w:?}\n{members:?}\n{invites:?}\naudit entries: {audit}")
+}
+
+#[tokio::test]
+async fn every_workspace_scoped_server_function_answers_not_found_for_another_workspace() {
+    let app = TestApp::spawn().await;
+    let ada = app.browser();
+    ada.sign_up("ada@example.com", "Ada").await;
+    let ws_a = ada.workspace_id().await;
+    let bea = app.browser();
+    bea.sign_up("bea@example.com", "Bea").await;
+    let ws_b = bea.workspace_id().await;
+    let cai = app.browser();
+    cai.sign_up("cai@example.com", "Cai").await;
+    let token = bea.invite(&ws_b, "cai@example.com", "editor").await;
+    cai.ok("accept_invitation", &[("token", &token)]).await;
+    bea.invite(&ws_b, "pending@example.com", "viewer").await;
+    let view_b = bea.ok("list_members", &[("workspace_id", &ws_b)]).await;
+    let member_b = bea.member_id(&ws_b, "cai@example.com").await;
+    let owner_b = bea.member_id(&ws_b, "bea@example.com").await;
+    let invitation_b = view_b["invitations"][0]["id"]
+        .as_str()
+        .expect("invitation")
+        .to_owned();
+    let b_id: Uuid = ws_b.parse().expect("uuid");
+    let before = snapshot(&app, b_id).await;
+
+    let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.trim_start_matches("/api/").to_owned())
+        .collect();
+    let unclassified: Vec<&String> = registered
+        .iter()
+        .filter(|e| classify(e).is_none())
+        .collect();
+    assert!(
+        unclassified.is_empty(),
+        "classify these server functions in tests/isolation.rs: {unclassified:?}"
+    );
+
+    let mut scoped = 0;
+    for endpoint in &registered {
+        let Some(Scope::Workspace(fields)) = classify(endpoint) else {
+            continue;
+        };
+        scoped += 1;
+        // B's workspace id with B's other ids, then A's own workspace id with B's other ids.
+        for workspace_id in [&ws_b, &ws_a] {
+            let has_other_ids = fields
+                .iter()
+                .any(|f| *f == "member_id" || *f == "invitation_id");
+            if workspace_id == &ws_a && !has_other_ids {
+                continue;
+            }
+            let form: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|field| {
+                    let value = match *field {
+                        "workspace_id" => workspace_id.as_str(),
+                        "member_id" if endpoint == "transfer_ownership" => member_b.as_str(),
+                        "member_id" if endpoint == "change_member_role" => owner_b.as_str(),
+                        "member_id" => member_b.as_str(),
+                        "invitation_id" => invitation_b.as_str(),
+                        "name" => "Taken over",
+                        "confirm" => "Bea's workspace",
+                        "email" => "mallory@example.com",
+                        "role" => "viewer",
+                        other => panic!("no value for {other}"),
+                    };
+                    (*field, value)
+                })
+                .collect();
+            assert_eq!(
+                ada.err(endpoint, &form).await,
+                (404, "Not found.".to_owned()),
+                "{endpoint} with {form:?}"
+            );
+        }
+    }
+    assert!(
+        scoped >= 10,
+        "only {scoped} scoped functions were exercised"
+    );
+
+    // Token-keyed functions: an invitation's id is not its secret.
+    let (status, _) = ada
+        .err("accept_invitation", &[("token", &invitation_b)])
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        ada.err("invitation", &[("token", &invitation_b)]).await.0,
+        400
+    );
+
+    assert_eq!(
+        snapshot(&app, b_id).await,
+        before,
+        "workspace B changed through A"
+    );
+    let me = ada.ok("current_user", &[]).await;
+    assert_eq!(me["workspace"]["id"], ws_a.as_str(), "still in A");
+    assert_eq!(me["workspaces"].as_array().map(Vec::len), Some(1));
+}
+
+/// Pages take no workspace ids: they show the session's current workspace, which only
+/// `switch_workspace` (above) can change. Every route must be classified here.
+#[tokio::test]
+async fn every_route_is_classified_and_pages_show_only_the_current_workspace() {
+    let app = TestApp::spawn().await;
+    let ada = app.browser();
+    ada.sign_up("ada@example.com", "Ada").await;
+    let bea = app.browser();
+    bea.sign_up("bea@example.com", "Bea Secretname").await;
+    let ws_b = bea.workspace_id().await;
+    bea.ok(
+        "rename_workspace",
+        &[("workspace_id", &ws_b), ("name", "Zanzibar Secret Project")],
+    )
+    .await;
+
+    let mut paths: Vec<String> = server::route_list()
+        .iter()
+        .map(|r| r.path().to_owned())
+        .collect();
+    paths.extend(server::routes::PATHS.iter().map(|p| (*p).to_owned()));
+    for path in &paths {
+        let concrete = match path.as_str() {
+            "/" | "/login" | "/signup" | "/health" | "/metrics" => path.clone(),
+            "/dashboard"
+            | "/compose"
+            | "/schedule"
+            | "/analytics"
+            | "/settings"
+            | "/settings/workspace"
+            | "/settings/members" => path.clone(),
+            "/invite/{token}" => format!("/invite/{ws_b}"),
+            other => panic!("classify route {other} in tests/isolation.rs"),
+        };
+        let response = ada.get(&concrete).await;
+        let status = response.status().as_u16();
+        let body = response.text().await.expect("body");
+        assert!([200, 303].contains(&status), "{concrete} answered {status}");
+        for secret in [
+            "Zanzibar Secret Project",
+            "Bea Secretname",
+            "bea@example.com",
+        ] {
+            assert!(!body.contains(secret), "{concrete} shows {secret}");
+        }
+    }
+}
