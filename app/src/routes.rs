@@ -36,9 +36,32 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// `/login?next=<target>`, with `target` percent-encoded (RFC 3986 unreserved characters and
+/// `/` stay as they are).
+pub fn login_url(target: &str) -> String {
+    let mut out = String::from("/login?next=");
+    for byte in target.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn login_urls_encode_the_target() {
+        assert_eq!(login_url("/settings"), "/login?next=/settings");
+        assert_eq!(
+            login_url("/settings/members?tab=a&b=c d"),
+            "/login?next=/settings/members%3Ftab%3Da%26b%3Dc%20d"
+        );
+    }
 
     #[test]
     fn app_paths_need_login_and_lookalikes_do_not() {

@@ -45,37 +45,10 @@ pub async fn redirect_by_login(
             .uri()
             .path_and_query()
             .map_or(path, |pq| pq.as_str());
-        return Redirect::to(&format!("/login?next={}", encode_component(target))).into_response();
+        return Redirect::to(&app::routes::login_url(target)).into_response();
     }
     if signed_out_only && logged_in {
         return Redirect::to("/dashboard").into_response();
     }
     next.run(request).await
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986 §2.3) and `/`.
-fn encode_component(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for byte in raw.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::encode_component;
-
-    #[test]
-    fn next_paths_are_encoded_for_a_query_string() {
-        assert_eq!(encode_component("/settings"), "/settings");
-        assert_eq!(
-            encode_component("/settings/members?tab=a&b=c d"),
-            "/settings/members%3Ftab%3Da%26b%3Dc%20d"
-        );
-    }
 }

@@ -31,6 +31,20 @@ pub fn AppShell(
     children: Children,
 ) -> impl IntoView {
     let (collapsed, set_collapsed) = signal(false);
+    // The server redirects logged-out page loads; this catches in-app navigation and sessions
+    // that end while a page is open.
+    let me = Me::get();
+    Effect::new(move |_| {
+        if let Some(Ok(None)) = me.0.get() {
+            let location = window().location();
+            let here = format!(
+                "{}{}",
+                location.pathname().unwrap_or_default(),
+                location.search().unwrap_or_default()
+            );
+            go_to(&crate::routes::login_url(&here));
+        }
+    });
     let tab_title = title.clone();
     view! {
         <Title text=tab_title />

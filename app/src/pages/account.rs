@@ -41,21 +41,9 @@ fn with_next(path: &str, next: &str) -> String {
     if next == "/dashboard" {
         path.to_owned()
     } else {
-        format!("{path}?next={}", js_safe_encode(next))
+        // Same encoding as the login redirect, under another path.
+        crate::routes::login_url(next).replacen("/login", path, 1)
     }
-}
-
-/// Percent-encodes a path for a query value (`/`, letters and digits stay).
-fn js_safe_encode(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// `/login`
