@@ -313,11 +313,15 @@ pub fn MembersPage() -> impl IntoView {
                             view! {
                                 {(is_owner && m.role != "owner").then(|| view! {
                                     <button type="button" class="button button--small" on:click=move |_| {
-                                        transfer.dispatch(TransferOwnership { workspace_id: ws_id.get_value(), member_id: member_id.get_value() });
+                                        if confirmed("Make them owner? You will become an admin.") {
+                                            transfer.dispatch(TransferOwnership { workspace_id: ws_id.get_value(), member_id: member_id.get_value() });
+                                        }
                                     }>"Make owner"</button>
                                 })}
                                 <button type="button" class="button button--small button--danger" aria-label=format!("Remove {name}") on:click=move |_| {
-                                    remove.dispatch(RemoveMember { workspace_id: ws_id.get_value(), member_id: member_id.get_value() });
+                                    if confirmed("Remove this member from the workspace?") {
+                                        remove.dispatch(RemoveMember { workspace_id: ws_id.get_value(), member_id: member_id.get_value() });
+                                    }
                                 }>"Remove"</button>
                             }
                         });
@@ -401,6 +405,11 @@ pub fn MembersPage() -> impl IntoView {
             </Transition>
         </AppShell>
     }
+}
+
+/// Asks before a change that is hard to undo.
+fn confirmed(question: &str) -> bool {
+    window().confirm_with_message(question).unwrap_or(false)
 }
 
 fn origin() -> String {
