@@ -72,10 +72,12 @@ pub async fn log_in(email: String, password: String) -> Result<CurrentUser, AppE
         Err(err) => return Err(internal(err)),
     };
     limiter.record_success().await;
+    // Open where they left off: the workspace they last switched to, if still theirs.
     let workspaces = ssr::workspaces_of(&stores, user.id).await?;
-    let first = workspaces.first().map(|w| w.id.clone());
-    ssr::start_session(&stores, user.id, first.as_deref().and_then(ssr::uuid)).await?;
-    Ok(ssr::dto(&user, workspaces, None))
+    let me = ssr::dto(&user, workspaces, user.last_workspace_id);
+    let current = me.workspace.as_ref().and_then(|w| ssr::uuid(&w.id));
+    ssr::start_session(&stores, user.id, current).await?;
+    Ok(me)
 }
 
 /// Ends this browser's session.

@@ -281,6 +281,7 @@ pub async fn sign_up(
         password_hash: Set(password_hash),
         name: Set(name.clone()),
         timezone: Set(timezone),
+        last_workspace_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -135,7 +135,7 @@ pub async fn end_all(
     Ok(query.exec(db).await?.rows_affected)
 }
 
-/// Remembers `workspace_id` as the session's current workspace. The caller checks membership
+/// Remembers `workspace_id` as the session's current workspace and the user's last one. The caller checks membership
 /// first (it holds a `WorkspaceAccess` for it).
 pub async fn switch_workspace(
     db: &DatabaseConnection,
@@ -149,6 +149,15 @@ pub async fn switch_workspace(
         )
         .filter(session::Column::Id.eq(session_id))
         .filter(session::Column::UserId.eq(access.user_id()))
+        .exec(db)
+        .await?;
+    // Also the user's default for their next login.
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::LastWorkspaceId,
+            sea_orm::sea_query::Expr::value(access.workspace_id()),
+        )
+        .filter(user::Column::Id.eq(access.user_id()))
         .exec(db)
         .await?;
     Ok(())

@@ -72,8 +72,22 @@ async fn migrations_go_up_down_and_up_again() {
     // Up again is a no-op (both binaries run it at start-up).
     db::migrate(&conn).await.expect("second up is harmless");
 
-    // One step down removes only the last migration's tables.
+    // Each step down undoes only its own migration.
+    assert!(
+        schema
+            .has_column("users", "last_workspace_id")
+            .await
+            .expect("query")
+    );
     Migrator::down(&conn, Some(1)).await.expect("down one");
+    assert!(
+        !schema
+            .has_column("users", "last_workspace_id")
+            .await
+            .expect("query")
+    );
+    assert!(schema.has_table("posts").await.expect("query"));
+    Migrator::down(&conn, Some(1)).await.expect("down two");
     assert!(!schema.has_table("posts").await.expect("query"));
     assert!(
         schema
@@ -148,6 +162,7 @@ async fn every_entity_round_trips_a_row() {
         password_hash: Set("$argon2id$v=19$m=19456,t=2,p=1$x$y".into()),
         name: Set("Ada".into()),
         timezone: Set("Europe/Paris".into()),
+        last_workspace_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -10,6 +10,7 @@ pub enum Users {
     PasswordHash,
     Name,
     Timezone,
+    LastWorkspaceId,
     CreatedAt,
     UpdatedAt,
 }

@@ -9,6 +9,7 @@ mod idens;
 mod m20261122_000001_identity;
 mod m20261122_000002_connections;
 mod m20261122_000003_publishing;
+mod m20261122_000004_last_workspace;
 
 /// Runs OmniPlug's migrations in order.
 #[derive(Debug)]
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_identity::Migration),
             Box::new(m20261122_000002_connections::Migration),
             Box::new(m20261122_000003_publishing::Migration),
+            Box::new(m20261122_000004_last_workspace::Migration),
         ]
     }
 }

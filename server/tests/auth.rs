@@ -60,6 +60,18 @@ async fn bad_sign_up_input_gets_a_400_with_the_message_to_show() {
             "That password is too common. Pick something only you would use.",
         ),
         (["ada@example.com", PASSWORD, ""], "Enter your name."),
+        (
+            [&format!("{}@example.com", "a".repeat(320)), PASSWORD, "Ada"],
+            "That e-mail address is too long (at most 320 characters).",
+        ),
+        (
+            ["ada@example.com", &"x1".repeat(129), "Ada"],
+            "Use at most 256 characters for your password.",
+        ),
+        (
+            ["ada@example.com", PASSWORD, &"A".repeat(101)],
+            "Use at most 100 characters for your name.",
+        ),
     ];
     for ([email, password, name], message) in cases {
         let response = app

@@ -59,6 +59,20 @@ async fn workspaces_are_created_renamed_and_switched_and_the_session_remembers_t
     ada.ok("switch_workspace", &[("workspace_id", &acme)]).await;
     let me = ada.ok("current_user", &[]).await;
     assert_eq!(me["workspace"]["name"], "Acme Inc.");
+
+    // A new login (another browser, or after logging out) opens where she left off.
+    let laptop = app.browser();
+    let me = laptop
+        .ok(
+            "log_in",
+            &[("email", "ada@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(me["workspace"]["name"], "Acme Inc.");
+    assert_eq!(
+        laptop.ok("current_user", &[]).await["workspace"]["id"],
+        acme.as_str()
+    );
 }
 
 #[tokio::test]

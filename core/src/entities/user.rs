@@ -15,6 +15,8 @@ pub struct Model {
     pub name: String,
     /// IANA zone name, applied only at the edges (UI, reports).
     pub timezone: String,
+    /// The workspace last switched to (checked against memberships when read).
+    pub last_workspace_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
