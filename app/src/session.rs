@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    auth::{CurrentUser, WorkspaceSummary, get_current_user},
+    auth::{CurrentUser, get_current_user},
     error::AppError,
 };
 
@@ -22,15 +22,6 @@ impl Me {
     /// The one provided by the app root.
     pub fn get() -> Self {
         expect_context::<Me>()
-    }
-
-    /// The current workspace once loaded (tracks the resource).
-    pub fn workspace(self) -> Option<WorkspaceSummary> {
-        self.0
-            .get()
-            .and_then(Result::ok)
-            .flatten()
-            .and_then(|user| user.workspace)
     }
 
     /// Loads again (after a rename or profile change).

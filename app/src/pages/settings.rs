@@ -238,10 +238,11 @@ pub fn MembersPage() -> impl IntoView {
     let change = ServerAction::<ChangeMemberRole>::new();
     let remove = ServerAction::<RemoveMember>::new();
     let transfer = ServerAction::<TransferOwnership>::new();
+    // Awaits the user inside the fetcher rather than tracking it as a source: tracked, the
+    // first server-side run saw "not loaded yet" and could render the empty state for good.
     let members = Resource::new(
         move || {
             (
-                me.workspace().map(|w| w.id),
                 invite.version().get(),
                 revoke.version().get(),
                 change.version().get(),
@@ -249,9 +250,10 @@ pub fn MembersPage() -> impl IntoView {
                 transfer.version().get(),
             )
         },
-        |(id, ..)| async move {
-            match id {
-                Some(id) => list_members(id).await.map(Some),
+        move |_| async move {
+            let workspace = me.0.await?.and_then(|user| user.workspace);
+            match workspace {
+                Some(ws) => list_members(ws.id).await.map(Some),
                 None => Ok(None),
             }
         },
