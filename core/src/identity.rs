@@ -13,7 +13,7 @@ use sea_orm::{
     QueryFilter, SqlErr, TransactionTrait, prelude::Uuid,
 };
 
-use crate::entities::{Plan, Role, membership, user, workspace};
+use crate::entities::{user, workspace};
 
 /// Longest e-mail address accepted (RFC 5321 path limit).
 pub const EMAIL_MAX: usize = 320;
@@ -294,27 +294,8 @@ pub async fn sign_up(
         }
         _ => ServiceError::Database(err),
     })?;
-    let workspace = workspace::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        name: Set(personal_workspace_name(&name)),
-        plan: Set(Plan::Free),
-        billing_customer_id: Set(None),
-        billing_subscription_id: Set(None),
-        missed_grace_minutes: Set(15),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
-    membership::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        workspace_id: Set(workspace.id),
-        user_id: Set(user.id),
-        role: Set(Role::Owner),
-        created_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
+    let workspace =
+        crate::workspaces::insert_owned(&txn, user.id, personal_workspace_name(&name), now).await?;
     txn.commit().await?;
     Ok(SignedUp { user, workspace })
 }

@@ -176,8 +176,20 @@ pub async fn create(
     name: &str,
 ) -> Result<workspace::Model, WorkspaceError> {
     let name = parse_name(name)?;
-    let now = Utc::now();
     let txn = db.begin().await?;
+    let created = insert_owned(&txn, user_id, name, Utc::now()).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Inserts a workspace on the free plan and makes `owner` its owner (inside the caller's
+/// transaction; sign-up uses it for the personal workspace).
+pub async fn insert_owned(
+    db: &impl ConnectionTrait,
+    owner: Uuid,
+    name: String,
+    now: DateTime<Utc>,
+) -> Result<workspace::Model, DbErr> {
     let created = workspace::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(name),
@@ -188,18 +200,17 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(db)
     .await?;
     membership::ActiveModel {
         id: Set(Uuid::now_v7()),
         workspace_id: Set(created.id),
-        user_id: Set(user_id),
+        user_id: Set(owner),
         role: Set(Role::Owner),
         created_at: Set(now),
     }
-    .insert(&txn)
+    .insert(db)
     .await?;
-    txn.commit().await?;
     Ok(created)
 }
 

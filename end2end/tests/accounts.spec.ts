@@ -1,19 +1,7 @@
-import { expect, test, type ConsoleMessage, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
+import { hydrated, watchConsole } from "./helpers";
 
 const PASSWORD = "correct horse battery";
-
-function watchConsole(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (msg: ConsoleMessage) => {
-    if (msg.type() === "error") errors.push(msg.text());
-  });
-  page.on("pageerror", (err) => errors.push(err.message));
-  return errors;
-}
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-}
 
 test("sign up, second workspace, invite a teammate, log out and back in", async ({ page, browser }, testInfo) => {
   const errors = watchConsole(page);

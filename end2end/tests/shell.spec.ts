@@ -1,18 +1,5 @@
-import { expect, test, type ConsoleMessage, type Page } from "@playwright/test";
-
-// Collects browser errors so a page that renders but fails to hydrate cannot pass.
-function watchConsole(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (msg: ConsoleMessage) => {
-    if (msg.type() === "error") errors.push(msg.text());
-  });
-  page.on("pageerror", (err) => errors.push(err.message));
-  return errors;
-}
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-}
+import { expect, test, type Page } from "@playwright/test";
+import { hydrated, watchConsole } from "./helpers";
 
 // Signs up through the server function; the page's context keeps the session cookie.
 async function signUp(page: Page, name: string) {

@@ -14,21 +14,29 @@ use crate::{
     routes::safe_next,
 };
 
-/// The centred card both pages use.
+/// The centred card with the brand above it, for pages outside the app shell.
 #[component]
-fn AuthCard(#[prop(into)] title: String, children: Children) -> impl IntoView {
+pub fn AuthFrame(#[prop(into)] tab_title: String, children: Children) -> impl IntoView {
     view! {
-        <Title text=title.clone() />
+        <Title text=tab_title />
         <main class="auth">
             <a class="brand auth__brand" href="/" aria-label="OmniPlug home">
                 <Icon kind=IconKind::Logo size=28 />
                 <span class="brand__name">"OmniPlug"</span>
             </a>
-            <section class="card auth__card">
-                <h1 class="auth__title">{title}</h1>
-                {children()}
-            </section>
+            <section class="card auth__card">{children()}</section>
         </main>
+    }
+}
+
+/// [`AuthFrame`] with the title as the card's heading.
+#[component]
+fn AuthCard(#[prop(into)] title: String, children: Children) -> impl IntoView {
+    view! {
+        <AuthFrame tab_title=title.clone()>
+            <h1 class="auth__title">{title}</h1>
+            {children()}
+        </AuthFrame>
     }
 }
 

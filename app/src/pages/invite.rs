@@ -1,14 +1,11 @@
 //! `/invite/:token`: what an invitation offers, and the button that accepts it.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::{
-    components::{
-        forms::{FormError, error_text, go_to},
-        icons::{Icon, IconKind},
-    },
+    components::forms::{FormError, error_text, go_to},
+    pages::account::AuthFrame,
     session::Me,
     workspaces::{AcceptInvitation, get_invitation},
 };
@@ -28,13 +25,7 @@ pub fn InvitePage() -> impl IntoView {
     });
     let here = move || format!("/invite/{}", token.get());
     view! {
-        <Title text="Invitation" />
-        <main class="auth">
-            <a class="brand auth__brand" href="/" aria-label="OmniPlug home">
-                <Icon kind=IconKind::Logo size=28 />
-                <span class="brand__name">"OmniPlug"</span>
-            </a>
-            <section class="card auth__card">
+        <AuthFrame tab_title="Invitation">
                 <Transition fallback=|| view! { <p class="muted" aria-busy="true">"Opening the invitation…"</p> }>
                     {move || Suspend::new(async move {
                         let user = me.0.await.ok().flatten();
@@ -79,7 +70,6 @@ pub fn InvitePage() -> impl IntoView {
                         }
                     })}
                 </Transition>
-            </section>
-        </main>
+        </AuthFrame>
     }
 }
