@@ -15,8 +15,6 @@ pub mod sessions;
 pub mod stores;
 pub mod telemetry;
 pub mod tenancy;
-#[cfg(feature = "testing")]
-pub mod testing;
 pub mod vault;
 pub mod workspaces;
 

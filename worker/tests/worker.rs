@@ -4,11 +4,11 @@ use fred::{interfaces::StreamsInterface, types::Value};
 use omniplug_core::{
     Stores,
     queue::{PLUG_STREAM, PUBLISH_STREAM, WORKER_GROUP},
-    testing::{fresh_database, test_config},
 };
+use omniplug_testkit::{fresh_database, test_config};
 use omniplug_worker::Worker;
 
-async fn stores() -> (omniplug_core::testing::TestDatabase, Stores) {
+async fn stores() -> (omniplug_testkit::TestDatabase, Stores) {
     let db = fresh_database().await;
     let stores = Stores::open(test_config(&db)).await.expect("stores");
     stores

@@ -8,14 +8,14 @@ use omniplug_core::{
     identity::{self, IdentityError, ServiceError},
     sessions,
     tenancy::{AccessError, Action, authorize},
-    testing::{fresh_database, test_config},
 };
+use omniplug_testkit::{fresh_database, test_config};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait,
     prelude::Uuid,
 };
 
-async fn database() -> (omniplug_core::testing::TestDatabase, DatabaseConnection) {
+async fn database() -> (omniplug_testkit::TestDatabase, DatabaseConnection) {
     let test_db = fresh_database().await;
     let conn = db::connect(&test_config(&test_db)).await.expect("connect");
     db::migrate(&conn).await.expect("migrate");

@@ -3,13 +3,11 @@
 //! as it was. The test walks the *registered* server functions and routes, so a new one that
 //! is not classified here fails it until someone decides how it is scoped.
 
-mod support;
-
 use std::collections::BTreeSet;
 
+use crate::support::TestApp;
 use omniplug_core::entities::{audit_log, invitation, membership, workspace};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, prelude::Uuid};
-use support::TestApp;
 
 /// How a server function relates to workspaces.
 enum Scope {

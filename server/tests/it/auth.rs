@@ -1,10 +1,8 @@
 //! Sign-up, login, logout and the session cookie, through the real server and its server
 //! functions, with the messages and statuses a person would get.
 
-mod support;
-
+use crate::support::{PASSWORD, TestApp, error_of};
 use serde_json::Value;
-use support::{PASSWORD, TestApp, error_of};
 
 #[tokio::test]
 async fn sign_up_sets_a_secure_session_cookie_and_lands_in_the_personal_workspace() {

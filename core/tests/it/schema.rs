@@ -6,8 +6,8 @@ use migrations::{Migrator, MigratorTrait};
 use omniplug_core::{
     db,
     entities::{self, *},
-    testing::{fresh_database, test_config},
 };
+use omniplug_testkit::{fresh_database, test_config};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, prelude::Uuid,
 };

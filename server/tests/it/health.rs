@@ -1,10 +1,9 @@
 //! `/health`, `/metrics` and the request span, through the real server.
 
-mod support;
-
-use omniplug_core::{Stores, testing};
+use crate::support::TestApp;
+use omniplug_core::Stores;
+use omniplug_testkit as testing;
 use serde_json::Value;
-use support::TestApp;
 
 #[tokio::test]
 async fn health_is_ok_when_database_and_redis_answer() {

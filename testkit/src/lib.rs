@@ -1,4 +1,5 @@
-//! Test helpers (feature `testing`): a fresh database per test, on SQLite or PostgreSQL, and
+//! OmniPlug's test kit (a dev-dependency only, so production builds and test builds share
+//! every other crate's artefacts): a fresh database per test, on SQLite or PostgreSQL, and
 //! an isolated view of a real Redis.
 //!
 //! `OMNIPLUG_TEST_DATABASE` picks the engine: unset or `sqlite` gives a temporary SQLite file;
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 
 use sea_orm::{ConnectionTrait, Database};
 
-use crate::{
+use omniplug_core::{
     config::{Config, Environment, LogFormat, Secret},
     vault::Vault,
 };

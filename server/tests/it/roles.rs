@@ -6,9 +6,7 @@
 //! Writing posts, connections and billing have no server functions yet; their rows of the
 //! matrix are covered by `omniplug_core::tenancy`'s unit test until they do.
 
-mod support;
-
-use support::{Browser, TestApp};
+use crate::support::{Browser, TestApp};
 
 const ROLES: [&str; 4] = ["viewer", "editor", "admin", "owner"];
 

@@ -1,15 +1,13 @@
 //! `TestApp`: the real server on 127.0.0.1:0 with a fresh database (SQLite or Postgres, see
-//! `omniplug_core::testing`) and a real Redis under a key prefix of its own, plus one helper
+//! `omniplug_testkit`) and a real Redis under a key prefix of its own, plus one helper
 //! per endpoint and a worker the test can step by hand.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
 
 use leptos::config::LeptosOptions;
-use omniplug_core::{
-    Config, Stores,
-    testing::{TestDatabase, fresh_database, test_config},
-};
+use omniplug_core::{Config, Stores};
+use omniplug_testkit::{TestDatabase, fresh_database, test_config};
 use omniplug_worker::Worker;
 use server::{AppState, build_router, serve};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};

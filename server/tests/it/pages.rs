@@ -1,9 +1,7 @@
 //! Server-rendered pages and the server function behind the dashboard.
 
-mod support;
-
+use crate::support::TestApp;
 use serde_json::Value;
-use support::TestApp;
 
 #[tokio::test]
 async fn landing_page_explains_the_product_and_loads_the_app_bundle() {

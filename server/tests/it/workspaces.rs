@@ -1,13 +1,11 @@
 //! Workspaces, members, invitations and the profile, through the real server's functions, with
 //! the exact messages people see.
 
-mod support;
-
+use crate::support::{PASSWORD, TestApp};
 use chrono::{Duration, Utc};
 use omniplug_core::entities::invitation;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::Value;
-use support::{PASSWORD, TestApp};
 
 fn names(me: &Value) -> Vec<String> {
     me["workspaces"]

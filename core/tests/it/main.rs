@@ -1,0 +1,4 @@
+//! The core's integration tests against a real database, in one test binary.
+
+mod identity;
+mod schema;

@@ -1,0 +1,11 @@
+//! The server's integration tests, through the real HTTP server, in one test binary: every
+//! binary links the whole app, so one of them builds and links once instead of once per file.
+
+mod support;
+
+mod auth;
+mod health;
+mod isolation;
+mod pages;
+mod roles;
+mod workspaces;
