@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make test` (and CI's .ci/run): installs what the tests need, then runs, in order,
 # formatting, clippy, the WASM dependency check, every Rust test against SQLite and again
-# against a private PostgreSQL, and the Playwright end-to-end tests in Chromium against the
-# real server + worker. Services live on loopback ports of their own and are stopped at exit.
+# against a private PostgreSQL (the Bluesky client also against a real local AT Protocol
+# network), and the Playwright end-to-end tests in Chromium against the real server + worker.
+# Services live on loopback ports of their own and are stopped at exit.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -16,6 +17,8 @@ SERVICES="$ROOT/.services"
 # Under /tmp, not the checkout: PostgreSQL runs as the `postgres` user when we are root, and
 # that user may not be allowed into the checkout (e.g. a clone under /root).
 PG_DIR="/tmp/omniplug-test-pg-$TEST_PG_PORT"
+# The local Bluesky network's install and data (see scripts/bluesky-local/README.md).
+ATPROTO_DIR=/tmp/omniplug-atproto
 START=$SECONDS
 phase() { log "$1 (+$((SECONDS - START))s)"; }
 
@@ -37,6 +40,7 @@ cleanup() {
   for pid in "${E2E_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   stop_redis "$TEST_REDIS_PORT"
   stop_postgres "$PG_DIR"
+  ATPROTO_LOCAL_DIR="$ATPROTO_DIR" scripts/bluesky-local/stop.sh 2>/dev/null || true
   rm -rf "$PG_DIR" "$SERVICES/e2e"
 }
 trap cleanup EXIT
@@ -47,6 +51,13 @@ rm -rf "$PG_DIR"
 start_redis "$TEST_REDIS_PORT" "$SERVICES/redis"
 start_postgres "$TEST_PG_PORT" "$PG_DIR"
 export OMNIPLUG_TEST_REDIS_URL="redis://127.0.0.1:$TEST_REDIS_PORT"
+
+phase "starting a local Bluesky network (PDS + AppView, rate limits on)"
+# A fresh network every run (its PLC directory lives in memory); the npm install is kept.
+ATPROTO_LOCAL_DIR="$ATPROTO_DIR" scripts/bluesky-local/stop.sh 2>/dev/null || true
+RATE_LIMITS=1 ATPROTO_LOCAL_DIR="$ATPROTO_DIR" scripts/bluesky-local/start.sh >/dev/null
+ATPROTO_PDS_URL="$(sed -n 's/^ATPROTO_PDS_URL=//p' "$ATPROTO_DIR/env")"
+export ATPROTO_PDS_URL OMNIPLUG_REQUIRE_BLUESKY=1
 
 phase "Rust tests on SQLite"
 OMNIPLUG_TEST_DATABASE=sqlite cargo test --workspace --exclude frontend --locked

@@ -5,6 +5,10 @@
 //! reqwest. `app`'s hydrate build depends on this crate with default features off.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "clients")]
+pub mod clients;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod text;
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,428 @@
+//! Bluesky over AT Protocol XRPC, logging in with a handle and an app password.
+//!
+//! Calls (checked against a real PDS + AppView, `platforms/tests/bluesky_real.rs`):
+//! `com.atproto.server.createSession` / `refreshSession` / `getSession`,
+//! `com.atproto.repo.uploadBlob` / `createRecord` / `getRecord` / `listRecords`,
+//! `app.bsky.feed.getPosts` (≤25 URIs per call). Errors are `{"error", "message"}`.
+
+use async_trait::async_trait;
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{
+    Account, AuthorizeRequest, ClientConfig, Counts, Credentials, Engagement, ErrorKind, Network,
+    NewPost, PlatformError, PostRef, Published, RecentPost, Result, Token, TokenSet,
+    http::{Failure, Http, first_text},
+};
+use crate::Platform;
+
+/// `app.bsky.feed.getPosts` takes at most 25 URIs.
+pub const GET_POSTS_BATCH: usize = 25;
+const POST: &str = "app.bsky.feed.post";
+
+/// The Bluesky client; `api_base` is the account's PDS (`https://bsky.social`).
+#[derive(Debug, Clone)]
+pub struct BlueskyClient {
+    config: ClientConfig,
+    http: Http,
+}
+
+impl BlueskyClient {
+    /// A client for `config`.
+    pub fn new(config: ClientConfig) -> Self {
+        let http = Http::new(Platform::Bluesky, &config, classify);
+        Self { config, http }
+    }
+
+    /// The main Bluesky PDS entryway.
+    pub fn production() -> Self {
+        Self::new(ClientConfig::at("https://bsky.social"))
+    }
+
+    fn xrpc(&self, method: &str) -> String {
+        format!("{}/xrpc/{method}", self.config.api_base)
+    }
+
+    async fn session(&self, request: reqwest::RequestBuilder, what: &str) -> Result<TokenSet> {
+        let session: Session = self.http.send(request, what).await?.json(what)?;
+        Ok(TokenSet {
+            expires_at: jwt_expiry(&session.access_jwt),
+            access: Token::new(session.access_jwt),
+            refresh: Some(Token::new(session.refresh_jwt)),
+            account_id: Some(session.did),
+            scope: None,
+        })
+    }
+
+    async fn create_post(
+        &self,
+        credentials: &Credentials,
+        mut record: Value,
+        post: &NewPost,
+        what: &str,
+    ) -> Result<Published> {
+        if !post.media.is_empty() {
+            let mut images = Vec::with_capacity(post.media.len());
+            for media in &post.media {
+                let request = self
+                    .http
+                    .client
+                    .post(self.xrpc("com.atproto.repo.uploadBlob"))
+                    .bearer_auth(credentials.tokens.access.expose())
+                    .header(reqwest::header::CONTENT_TYPE, &media.mime)
+                    .body(media.bytes.clone());
+                let uploaded: Blob = self
+                    .http
+                    .send(request, "uploading an image")
+                    .await?
+                    .json("uploading an image")?;
+                images.push(json!({ "alt": media.alt, "image": uploaded.blob }));
+            }
+            record["embed"] = json!({ "$type": "app.bsky.embed.images", "images": images });
+        }
+        let request = self
+            .http
+            .client
+            .post(self.xrpc("com.atproto.repo.createRecord"))
+            .bearer_auth(credentials.tokens.access.expose())
+            .json(&json!({ "repo": credentials.account_id, "collection": POST, "record": record }));
+        let created: StrongRef = self.http.send(request, what).await?.json(what)?;
+        Ok(Published {
+            url: web_url(&created.uri),
+            post: PostRef {
+                id: created.uri,
+                cid: Some(created.cid),
+            },
+        })
+    }
+
+    /// The thread root of `parent`: itself, unless it is a reply.
+    async fn root_of(&self, credentials: &Credentials, parent: &StrongRef) -> Result<StrongRef> {
+        let what = "reading the post to reply to";
+        let (repo, rkey) = split_uri(&parent.uri).ok_or_else(|| {
+            PlatformError::new(
+                Platform::Bluesky,
+                ErrorKind::Permanent,
+                format!("Not a post URI: {}", parent.uri),
+            )
+        })?;
+        let request = self
+            .http
+            .client
+            .get(self.xrpc("com.atproto.repo.getRecord"))
+            .query(&[("repo", repo), ("collection", POST), ("rkey", rkey)])
+            .bearer_auth(credentials.tokens.access.expose());
+        let record: Record = self.http.send(request, what).await?.json(what)?;
+        Ok(record
+            .value
+            .pointer("/reply/root")
+            .and_then(|root| serde_json::from_value::<StrongRef>(root.clone()).ok())
+            .unwrap_or_else(|| parent.clone()))
+    }
+}
+
+fn new_record(text: &str) -> Value {
+    json!({
+        "$type": POST,
+        "text": text,
+        "createdAt": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    })
+}
+
+#[async_trait]
+impl Network for BlueskyClient {
+    fn platform(&self) -> Platform {
+        Platform::Bluesky
+    }
+
+    fn authorize_url(&self, _request: &AuthorizeRequest<'_>) -> Option<String> {
+        None
+    }
+
+    async fn exchange_code(
+        &self,
+        _code: &str,
+        _verifier: &str,
+        _redirect_uri: &str,
+    ) -> Result<TokenSet> {
+        Err(PlatformError::unsupported(
+            Platform::Bluesky,
+            "OAuth codes; connect with an app password",
+        ))
+    }
+
+    async fn log_in(&self, identifier: &str, password: &str) -> Result<TokenSet> {
+        let request = self
+            .http
+            .client
+            .post(self.xrpc("com.atproto.server.createSession"))
+            .json(&json!({ "identifier": identifier.trim().trim_start_matches('@'), "password": password }));
+        self.session(request, "logging in").await
+    }
+
+    async fn refresh(&self, credentials: &Credentials) -> Result<TokenSet> {
+        let Some(refresh) = &credentials.tokens.refresh else {
+            return Err(PlatformError::new(
+                Platform::Bluesky,
+                ErrorKind::Auth,
+                "No refresh token; log in again.",
+            ));
+        };
+        let request = self
+            .http
+            .client
+            .post(self.xrpc("com.atproto.server.refreshSession"))
+            .bearer_auth(refresh.expose());
+        self.session(request, "refreshing the session").await
+    }
+
+    async fn verify(&self, tokens: &TokenSet) -> Result<Account> {
+        let what = "checking the account";
+        let request = self
+            .http
+            .client
+            .get(self.xrpc("com.atproto.server.getSession"))
+            .bearer_auth(tokens.access.expose());
+        let session: SessionInfo = self.http.send(request, what).await?.json(what)?;
+        Ok(Account {
+            id: session.did,
+            handle: format!("@{}", session.handle),
+            name: None,
+        })
+    }
+
+    async fn publish(&self, credentials: &Credentials, post: &NewPost) -> Result<Published> {
+        self.create_post(
+            credentials,
+            new_record(&post.text),
+            post,
+            "publishing a post",
+        )
+        .await
+    }
+
+    async fn reply(
+        &self,
+        credentials: &Credentials,
+        parent: &PostRef,
+        reply: &NewPost,
+    ) -> Result<Published> {
+        let Some(cid) = &parent.cid else {
+            return Err(PlatformError::new(
+                Platform::Bluesky,
+                ErrorKind::Permanent,
+                "Bluesky replies need the parent post's CID.",
+            ));
+        };
+        let parent = StrongRef {
+            uri: parent.id.clone(),
+            cid: cid.clone(),
+        };
+        let root = self.root_of(credentials, &parent).await?;
+        let mut record = new_record(&reply.text);
+        record["reply"] = json!({ "root": root, "parent": parent });
+        self.create_post(credentials, record, reply, "publishing a reply")
+            .await
+    }
+
+    async fn engagement(
+        &self,
+        credentials: &Credentials,
+        posts: &[PostRef],
+    ) -> Result<Vec<Engagement>> {
+        let what = "reading engagement";
+        let mut out = Vec::with_capacity(posts.len());
+        for batch in posts.chunks(GET_POSTS_BATCH) {
+            let query: Vec<(&str, &str)> = batch.iter().map(|p| ("uris", p.id.as_str())).collect();
+            let request = self
+                .http
+                .client
+                .get(self.xrpc("app.bsky.feed.getPosts"))
+                .query(&query)
+                .bearer_auth(credentials.tokens.access.expose());
+            let page: Posts = self.http.send(request, what).await?.json(what)?;
+            out.extend(page.posts.into_iter().map(|p| Engagement {
+                id: p.uri,
+                counts: Counts {
+                    likes: p.like_count,
+                    comments: p.reply_count,
+                    reposts: p.repost_count + p.quote_count,
+                },
+            }));
+        }
+        Ok(out)
+    }
+
+    async fn recent_posts(
+        &self,
+        credentials: &Credentials,
+        limit: usize,
+    ) -> Result<Vec<RecentPost>> {
+        // The PDS's own list (not the AppView's feed): it is consistent the moment a write
+        // returns, which is what settling an unknown outcome needs.
+        let what = "listing recent posts";
+        let limit_text = limit.clamp(1, 100).to_string();
+        let request = self
+            .http
+            .client
+            .get(self.xrpc("com.atproto.repo.listRecords"))
+            .query(&[
+                ("repo", credentials.account_id.as_str()),
+                ("collection", POST),
+                ("limit", limit_text.as_str()),
+            ])
+            .bearer_auth(credentials.tokens.access.expose());
+        let list: Records = self.http.send(request, what).await?.json(what)?;
+        Ok(list
+            .records
+            .into_iter()
+            .map(|r| RecentPost {
+                text: r.value["text"].as_str().unwrap_or_default().to_owned(),
+                created_at: r.value["createdAt"]
+                    .as_str()
+                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                    .map(|d| d.with_timezone(&Utc)),
+                post: PostRef {
+                    id: r.uri,
+                    cid: Some(r.cid),
+                },
+            })
+            .collect())
+    }
+}
+
+/// `at://did/app.bsky.feed.post/rkey` → (did, rkey).
+fn split_uri(uri: &str) -> Option<(&str, &str)> {
+    let rest = uri.strip_prefix("at://")?;
+    let mut parts = rest.splitn(3, '/');
+    let repo = parts.next()?;
+    let collection = parts.next()?;
+    let rkey = parts.next()?;
+    (collection == POST).then_some((repo, rkey))
+}
+
+/// The bsky.app page of a post.
+fn web_url(uri: &str) -> Option<String> {
+    let (repo, rkey) = split_uri(uri)?;
+    Some(format!("https://bsky.app/profile/{repo}/post/{rkey}"))
+}
+
+/// The `exp` claim of a JWT, read without checking the signature (only to know when to
+/// refresh; the server decides validity).
+fn jwt_expiry(jwt: &str) -> Option<DateTime<Utc>> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    Utc.timestamp_opt(claims["exp"].as_i64()?, 0).single()
+}
+
+/// XRPC errors: `{"error":"ExpiredToken","message":"Token has expired"}`. A bad or expired
+/// token is a 400 (`InvalidToken`/`ExpiredToken`), not a 401, on the reference PDS.
+fn classify(failure: &Failure<'_>) -> (ErrorKind, String) {
+    let body = failure.json();
+    let name = body["error"].as_str().unwrap_or_default();
+    let message =
+        first_text(&body, &["/message", "/error"]).unwrap_or_else(|| failure.fallback_message());
+    let kind = match name {
+        "ExpiredToken"
+        | "InvalidToken"
+        | "AuthMissing"
+        | "AuthenticationRequired"
+        | "AccountTakedown" => ErrorKind::Auth,
+        "RateLimitExceeded" => ErrorKind::RateLimited {
+            retry_at: super::error::retry_at(failure.headers, Utc::now()),
+        },
+        _ => failure.default_kind(),
+    };
+    (kind, message)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Session {
+    access_jwt: String,
+    refresh_jwt: String,
+    did: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct SessionInfo {
+    did: String,
+    handle: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Blob {
+    blob: Value,
+}
+
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+struct StrongRef {
+    uri: String,
+    cid: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Record {
+    value: Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct Records {
+    #[serde(default)]
+    records: Vec<ListedRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListedRecord {
+    uri: String,
+    cid: String,
+    value: Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct Posts {
+    #[serde(default)]
+    posts: Vec<PostView>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PostView {
+    uri: String,
+    #[serde(default)]
+    like_count: u64,
+    #[serde(default)]
+    reply_count: u64,
+    #[serde(default)]
+    repost_count: u64,
+    #[serde(default)]
+    quote_count: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn post_uris_split_and_link_to_the_web() {
+        let uri = "at://did:plc:abc/app.bsky.feed.post/3n2u";
+        assert_eq!(split_uri(uri), Some(("did:plc:abc", "3n2u")));
+        assert_eq!(
+            web_url(uri).as_deref(),
+            Some("https://bsky.app/profile/did:plc:abc/post/3n2u")
+        );
+        assert_eq!(split_uri("at://did:plc:abc/app.bsky.feed.like/3n2u"), None);
+        assert_eq!(split_uri("https://bsky.app"), None);
+    }
+
+    #[test]
+    fn jwt_expiry_reads_the_exp_claim() {
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"exp":1795000000,"sub":"did:plc:x"}"#);
+        let jwt = format!("eyJhbGciOiJIUzI1NiJ9.{payload}.sig");
+        assert_eq!(jwt_expiry(&jwt).map(|d| d.timestamp()), Some(1_795_000_000));
+        assert_eq!(jwt_expiry("not-a-jwt"), None);
+    }
+}

@@ -1,0 +1,792 @@
+//! The Sandbox: a simulated network served by axum, in memory.
+//!
+//! It answers the same API shapes as the real networks for everything the clients do — X under
+//! `/x`, LinkedIn under `/linkedin`, Instagram under `/instagram`, Bluesky under `/bluesky` —
+//! plus OmniPlug's own "Sandbox" network under `/sandbox` (Bluesky's XRPC shapes, so the
+//! Bluesky client drives it). Published posts gather a simulated audience: likes, comments and
+//! reposts grow on a per-post curve, or are set directly. Faults can be injected per route:
+//! statuses, 429s with the network's own reset headers, latency, hangs, dropped connections and
+//! expired tokens.
+//!
+//! Tests start it in-process on port 0 with [`Sandbox::start`] and steer it with the methods
+//! below; the server mounts [`Sandbox::router`] to offer the Sandbox network to people.
+
+// Handlers answer early with a ready `Response` (`Result<_, Response>`); it is big, and it is
+// what axum wants anyway.
+#![allow(clippy::result_large_err)]
+
+mod bluesky;
+mod instagram;
+mod linkedin;
+mod x;
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    body::{Body, Bytes},
+    extract::{Request, State},
+    http::{HeaderMap, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
+use chrono::{DateTime, Utc};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+use crate::{
+    Platform,
+    clients::{
+        ClientConfig, Counts, Credentials, Network, Token, TokenSet, bluesky::BlueskyClient,
+        instagram::InstagramClient, linkedin::LinkedInClient, x::XClient,
+    },
+};
+
+/// How long simulated access tokens live unless a test says otherwise (X's two hours).
+pub const TOKEN_TTL: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// How a post's audience grows: each count approaches its total, half of the remainder
+/// arriving every `half_life`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Curve {
+    /// Where likes level off.
+    pub likes: u64,
+    /// Where comments level off.
+    pub comments: u64,
+    /// Where reposts level off.
+    pub reposts: u64,
+    /// Time for half of what remains to arrive.
+    pub half_life: Duration,
+}
+
+impl Default for Curve {
+    /// A modest post: 40 likes, 6 comments and 8 reposts, half of them in the first 30 minutes.
+    fn default() -> Self {
+        Self {
+            likes: 40,
+            comments: 6,
+            reposts: 8,
+            half_life: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+impl Curve {
+    /// No audience at all (a quiet post, until a test sets counts).
+    pub fn none() -> Self {
+        Self {
+            likes: 0,
+            comments: 0,
+            reposts: 0,
+            half_life: Duration::from_secs(60),
+        }
+    }
+
+    /// Counts `age` after publishing.
+    pub fn at(&self, age: Duration) -> Counts {
+        let half_lives = age.as_secs_f64() / self.half_life.as_secs_f64().max(1.0);
+        let share = 1.0 - 0.5f64.powf(half_lives);
+        // Counts are small whole numbers; flooring a product of them cannot overflow.
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let of = |total: u64| (total as f64 * share).floor() as u64;
+        Counts {
+            likes: of(self.likes),
+            comments: of(self.comments),
+            reposts: of(self.reposts),
+        }
+    }
+}
+
+/// What a faulty route does instead of answering normally.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// This status with the network's error body.
+    Status(u16),
+    /// A rate-limit answer with the network's own reset headers, resetting after this long.
+    RateLimited(Duration),
+    /// Wait, then answer normally.
+    Latency(Duration),
+    /// Never answer (the client's timeout fires).
+    Hang,
+    /// Send the headers, then drop the connection mid-body.
+    Drop,
+    /// Answer as the network does for an expired token.
+    ExpiredToken,
+}
+
+#[derive(Debug, Clone)]
+struct FaultRule {
+    platform: Platform,
+    route: String,
+    fault: Fault,
+    remaining: usize,
+}
+
+/// A request the Sandbox received (for contract tests).
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// Which network's API was called.
+    pub platform: Platform,
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The path below the network's prefix (`/2/tweets`).
+    pub path: String,
+    /// The raw query string.
+    pub query: Option<String>,
+    /// `Content-Type` header.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: Bytes,
+    /// Headers, for checks like LinkedIn's version header.
+    pub headers: HeaderMap,
+}
+
+/// A simulated account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimAccount {
+    /// Which network it lives on.
+    pub platform: Platform,
+    /// The network's id (numeric id, person URN, DID).
+    pub id: String,
+    /// Handle without `@`.
+    pub handle: String,
+    /// Display name.
+    pub name: String,
+    /// Password (Bluesky-style logins).
+    pub password: String,
+}
+
+/// A simulated image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimMedia {
+    /// The network's id for it.
+    pub id: String,
+    /// Alt text as received.
+    pub alt: Option<String>,
+    /// Size in bytes (0 when the network fetched it by URL).
+    pub size: usize,
+    /// Where the network was told to fetch it (Instagram).
+    pub url: Option<String>,
+}
+
+/// A post on the simulated network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimPost {
+    /// Which network.
+    pub platform: Platform,
+    /// Its id (tweet id, URN, `at://` URI, media id).
+    pub id: String,
+    /// Bluesky CID.
+    pub cid: Option<String>,
+    /// Author's account id.
+    pub author: String,
+    /// Text as received.
+    pub text: String,
+    /// The post it replies to.
+    pub reply_to: Option<String>,
+    /// Bluesky thread root.
+    pub root: Option<String>,
+    /// Images.
+    pub media: Vec<SimMedia>,
+    /// Simulated time of publishing.
+    pub created_at: DateTime<Utc>,
+    curve: Curve,
+    set: Option<Counts>,
+}
+
+#[derive(Debug, Clone)]
+struct TokenInfo {
+    platform: Platform,
+    account: String,
+    expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+struct CodeInfo {
+    platform: Platform,
+    account: String,
+    redirect_uri: String,
+    challenge: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Container {
+    owner: String,
+    media: Vec<SimMedia>,
+    caption: String,
+    children: Vec<String>,
+    polls_left: u32,
+    published: bool,
+}
+
+#[derive(Debug, Default)]
+struct World {
+    clock: chrono::Duration,
+    accounts: Vec<SimAccount>,
+    tokens: HashMap<String, TokenInfo>,
+    refresh_tokens: HashMap<String, (Platform, String)>,
+    codes: HashMap<String, CodeInfo>,
+    posts: Vec<SimPost>,
+    uploads: HashMap<String, SimMedia>,
+    containers: HashMap<String, Container>,
+    faults: Vec<FaultRule>,
+    requests: Vec<Recorded>,
+    next_id: u64,
+    token_ttl: Option<Duration>,
+    curve: Option<Curve>,
+    container_polls: u32,
+}
+
+impl World {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.clock
+    }
+
+    fn next(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn account(&self, platform: Platform, id: &str) -> Option<&SimAccount> {
+        self.accounts
+            .iter()
+            .find(|a| a.platform == platform && a.id == id)
+    }
+
+    fn add_account(&mut self, platform: Platform, handle: &str) -> SimAccount {
+        let n = self.next();
+        let id = match platform {
+            Platform::X | Platform::Instagram => format!("{}", 17_841_400_000_000_000u64 + n),
+            Platform::LinkedIn => format!("urn:li:person:sim{n}"),
+            Platform::Bluesky | Platform::Sandbox => format!("did:plc:sandbox{n:08}"),
+        };
+        let account = SimAccount {
+            platform,
+            id,
+            handle: handle.to_owned(),
+            name: format!("Sandbox {handle}"),
+            password: format!("sand-box{n:03}-pass"),
+        };
+        self.accounts.push(account.clone());
+        account
+    }
+
+    /// The account a consent screen approves for: the newest one (the person who just signed
+    /// in), created on first use.
+    fn consenting_account(&mut self, platform: Platform) -> SimAccount {
+        match self.accounts.iter().rev().find(|a| a.platform == platform) {
+            Some(a) => a.clone(),
+            None => self.add_account(platform, "sandbox.user"),
+        }
+    }
+
+    fn issue(&mut self, platform: Platform, account: &str) -> TokenSet {
+        let n = self.next();
+        let ttl = self.token_ttl.unwrap_or(TOKEN_TTL);
+        let expires_at = self.now() + chrono::Duration::from_std(ttl).unwrap_or_default();
+        let access = match platform {
+            // Bluesky clients read `exp` from the JWT.
+            Platform::Bluesky | Platform::Sandbox => bluesky::fake_jwt(account, expires_at, n),
+            _ => format!("sim-access-{}-{n}-{}", platform.slug(), random_hex()),
+        };
+        let refresh = format!("sim-refresh-{}-{n}-{}", platform.slug(), random_hex());
+        self.tokens.insert(
+            access.clone(),
+            TokenInfo {
+                platform,
+                account: account.to_owned(),
+                expires_at,
+            },
+        );
+        self.refresh_tokens
+            .insert(refresh.clone(), (platform, account.to_owned()));
+        TokenSet {
+            access: Token::new(access),
+            refresh: Some(Token::new(refresh)),
+            expires_at: Some(expires_at),
+            account_id: Some(account.to_owned()),
+            scope: None,
+        }
+    }
+
+    /// Spends a refresh token (they rotate) and issues new tokens.
+    fn rotate(&mut self, platform: Platform, refresh: &str) -> Option<TokenSet> {
+        let (p, account) = self.refresh_tokens.remove(refresh)?;
+        (p == platform).then(|| self.issue(platform, &account))
+    }
+
+    fn counts(&self, post: &SimPost) -> Counts {
+        let mut counts = post.set.unwrap_or_else(|| {
+            let age = (self.now() - post.created_at).to_std().unwrap_or_default();
+            post.curve.at(age)
+        });
+        // Real replies count as comments on top of the simulated audience.
+        counts.comments += self
+            .posts
+            .iter()
+            .filter(|p| p.reply_to.as_deref() == Some(post.id.as_str()))
+            .count() as u64;
+        counts
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_post(
+        &mut self,
+        platform: Platform,
+        id: String,
+        cid: Option<String>,
+        author: &str,
+        text: &str,
+        reply_to: Option<String>,
+        media: Vec<SimMedia>,
+    ) -> SimPost {
+        let post = SimPost {
+            platform,
+            id,
+            cid,
+            author: author.to_owned(),
+            text: text.to_owned(),
+            root: None,
+            reply_to,
+            media,
+            created_at: self.now(),
+            curve: self.curve.unwrap_or_default(),
+            set: None,
+        };
+        self.posts.push(post.clone());
+        post
+    }
+
+    fn post(&self, platform: Platform, id: &str) -> Option<&SimPost> {
+        self.posts
+            .iter()
+            .find(|p| p.platform == platform && p.id == id)
+    }
+}
+
+/// Why a request was refused by [`Ctx::authorize`].
+#[derive(Debug)]
+pub(crate) enum Denied {
+    Missing,
+    Unknown,
+    Expired,
+}
+
+/// What every handler gets: the world and which network it is playing.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    world: Arc<Mutex<World>>,
+    platform: Platform,
+    /// The public address of this network's prefix (for upload URLs, permalinks).
+    base: Arc<Mutex<String>>,
+}
+
+impl Ctx {
+    fn world(&self) -> MutexGuard<'_, World> {
+        // A panicking handler cannot leave the world half-changed in a way that matters to a
+        // simulation; keep serving.
+        self.world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The account behind a bearer token.
+    pub(crate) fn authorize(&self, headers: &HeaderMap) -> Result<String, Denied> {
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(Denied::Missing)?;
+        let world = self.world();
+        let info = world.tokens.get(token).ok_or(Denied::Unknown)?;
+        if info.platform != self.platform {
+            return Err(Denied::Unknown);
+        }
+        if info.expires_at <= world.now() {
+            return Err(Denied::Expired);
+        }
+        Ok(info.account.clone())
+    }
+
+    fn base(&self) -> String {
+        self.base.lock().map(|b| b.clone()).unwrap_or_default()
+    }
+}
+
+/// A running Sandbox.
+#[derive(Debug)]
+pub struct Sandbox {
+    addr: SocketAddr,
+    world: Arc<Mutex<World>>,
+    base: Arc<Mutex<String>>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// The URL prefix each network is served under.
+pub fn prefix(platform: Platform) -> &'static str {
+    match platform {
+        Platform::X => "/x",
+        Platform::LinkedIn => "/linkedin",
+        Platform::Instagram => "/instagram",
+        Platform::Bluesky => "/bluesky",
+        Platform::Sandbox => "/sandbox",
+    }
+}
+
+impl Sandbox {
+    /// Starts a Sandbox on 127.0.0.1 at a free port.
+    ///
+    /// # Errors
+    /// When no loopback port can be bound.
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let world = Arc::new(Mutex::new(World::default()));
+        let base = Arc::new(Mutex::new(format!("http://{addr}")));
+        let router = router_for(world.clone(), base.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+                stopped.await.ok();
+            });
+            if let Err(err) = serve.await {
+                tracing::warn!(%err, "sandbox stopped");
+            }
+        });
+        Ok(Self {
+            addr,
+            world,
+            base,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The Sandbox's router, for a server that serves it itself; `public_url` is where that
+    /// server is reachable (used in upload URLs and permalinks).
+    pub fn router(public_url: &str) -> Router {
+        router_for(
+            Arc::new(Mutex::new(World::default())),
+            Arc::new(Mutex::new(public_url.trim_end_matches('/').to_owned())),
+        )
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A client configuration pointing at this Sandbox's copy of `platform`, with a short
+    /// timeout and polling interval fit for tests.
+    pub fn config(&self, platform: Platform) -> ClientConfig {
+        let mut config = ClientConfig::at(format!("{}{}", self.url(), prefix(platform)))
+            .with_timeout(Duration::from_secs(5));
+        config.poll_interval = Duration::from_millis(20);
+        config
+    }
+
+    /// A client for `platform` talking to this Sandbox.
+    pub fn client(&self, platform: Platform) -> Box<dyn Network> {
+        client_for(platform, self.config(platform))
+    }
+
+    fn world(&self) -> MutexGuard<'_, World> {
+        self.world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds an account; Bluesky-style networks log in with its handle and password.
+    pub fn add_account(&self, platform: Platform, handle: &str) -> SimAccount {
+        self.world().add_account(platform, handle)
+    }
+
+    /// Tokens for `account` without going through a login (for tests of later steps).
+    pub fn credentials(&self, account: &SimAccount) -> Credentials {
+        let tokens = self.world().issue(account.platform, &account.id);
+        Credentials {
+            account_id: account.id.clone(),
+            tokens,
+        }
+    }
+
+    /// Makes the next `times` requests matching `route` (`"POST /2/tweets"`: method and path
+    /// prefix below the network's prefix) fail with `fault`.
+    pub fn fail(&self, platform: Platform, route: &str, fault: Fault, times: usize) {
+        self.world().faults.push(FaultRule {
+            platform,
+            route: route.to_owned(),
+            fault,
+            remaining: times,
+        });
+    }
+
+    /// Removes every injected fault.
+    pub fn heal(&self) {
+        self.world().faults.clear();
+    }
+
+    /// Moves the simulated clock forward (audiences grow, tokens expire).
+    pub fn advance(&self, by: Duration) {
+        let mut world = self.world();
+        world.clock += chrono::Duration::from_std(by).unwrap_or_default();
+    }
+
+    /// Lifetime of tokens issued from now on.
+    pub fn set_token_ttl(&self, ttl: Duration) {
+        self.world().token_ttl = Some(ttl);
+    }
+
+    /// Expires every access token of `platform` now.
+    pub fn expire_tokens(&self, platform: Platform) {
+        let mut world = self.world();
+        let now = world.now();
+        for info in world.tokens.values_mut().filter(|t| t.platform == platform) {
+            info.expires_at = now;
+        }
+    }
+
+    /// The curve posts published from now on follow.
+    pub fn set_default_curve(&self, curve: Curve) {
+        self.world().curve = Some(curve);
+    }
+
+    /// Sets one post's curve.
+    pub fn set_curve(&self, post_id: &str, curve: Curve) {
+        if let Some(post) = self.world().posts.iter_mut().find(|p| p.id == post_id) {
+            post.curve = curve;
+        }
+    }
+
+    /// Sets one post's counts directly (replies posted through the API still add comments).
+    pub fn set_counts(&self, post_id: &str, counts: Counts) {
+        if let Some(post) = self.world().posts.iter_mut().find(|p| p.id == post_id) {
+            post.set = Some(counts);
+        }
+    }
+
+    /// The counts the network would report for a post now.
+    pub fn counts(&self, post_id: &str) -> Option<Counts> {
+        let world = self.world();
+        let post = world.posts.iter().find(|p| p.id == post_id)?;
+        Some(world.counts(post))
+    }
+
+    /// How many status checks an Instagram container answers `IN_PROGRESS` before `FINISHED`.
+    pub fn set_container_polls(&self, polls: u32) {
+        self.world().container_polls = polls;
+    }
+
+    /// Every post on `platform`, oldest first.
+    pub fn posts(&self, platform: Platform) -> Vec<SimPost> {
+        self.world()
+            .posts
+            .iter()
+            .filter(|p| p.platform == platform)
+            .cloned()
+            .collect()
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.world().requests.clone()
+    }
+
+    /// Stops serving.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+            task.await.ok();
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        // The public base is only shared with handlers.
+        let _ = &self.base;
+    }
+}
+
+/// The right client for `platform` (Sandbox speaks Bluesky's shapes).
+pub fn client_for(platform: Platform, config: ClientConfig) -> Box<dyn Network> {
+    match platform {
+        Platform::X => Box::new(XClient::new(config)),
+        Platform::LinkedIn => Box::new(LinkedInClient::new(config)),
+        Platform::Instagram => Box::new(InstagramClient::new(config)),
+        Platform::Bluesky | Platform::Sandbox => Box::new(BlueskyClient::new(config)),
+    }
+}
+
+fn router_for(world: Arc<Mutex<World>>, base: Arc<Mutex<String>>) -> Router {
+    let mut router = Router::new();
+    for platform in Platform::ALL {
+        let ctx = Ctx {
+            world: world.clone(),
+            platform,
+            base: base.clone(),
+        };
+        let routes = match platform {
+            Platform::X => x::routes(),
+            Platform::LinkedIn => linkedin::routes(),
+            Platform::Instagram => instagram::routes(),
+            Platform::Bluesky | Platform::Sandbox => bluesky::routes(),
+        };
+        let routes = routes
+            .layer(middleware::from_fn_with_state(
+                ctx.clone(),
+                record_and_inject,
+            ))
+            .with_state(ctx);
+        router = router.nest(prefix(platform), routes);
+    }
+    router
+}
+
+/// Records every request, then applies the first matching fault, if any.
+async fn record_and_inject(State(ctx): State<Ctx>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let path = parts.uri.path().to_owned();
+    let method = parts.method.to_string();
+    let fault = {
+        let mut world = ctx.world();
+        world.requests.push(Recorded {
+            platform: ctx.platform,
+            method: method.clone(),
+            path: path.clone(),
+            query: parts.uri.query().map(str::to_owned),
+            content_type: parts
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            body: bytes.clone(),
+            headers: parts.headers.clone(),
+        });
+        let line = format!("{method} {path}");
+        let rule = world
+            .faults
+            .iter_mut()
+            .find(|r| r.platform == ctx.platform && r.remaining > 0 && line.starts_with(&r.route));
+        rule.map(|r| {
+            r.remaining -= 1;
+            r.fault.clone()
+        })
+    };
+    let request = Request::from_parts(parts, Body::from(bytes));
+    match fault {
+        None => next.run(request).await,
+        Some(Fault::Latency(wait)) => {
+            tokio::time::sleep(wait).await;
+            next.run(request).await
+        }
+        Some(Fault::Hang) => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        Some(Fault::Drop) => Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .body(broken_body())
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+        Some(Fault::Status(status)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            error_for(
+                ctx.platform,
+                status,
+                status.canonical_reason().unwrap_or("Error"),
+            )
+        }
+        Some(Fault::RateLimited(reset)) => {
+            // Reset headers are wall-clock times: clients compare them with their own clock.
+            rate_limited(ctx.platform, reset)
+        }
+        Some(Fault::ExpiredToken) => denied(ctx.platform, &Denied::Expired),
+    }
+}
+
+/// A body that yields one chunk, then fails: hyper then aborts the connection mid-answer.
+fn broken_body() -> Body {
+    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+        Ok(Bytes::from_static(b"{\"data\":")),
+        Err(std::io::Error::other("connection dropped by the sandbox")),
+    ];
+    Body::from_stream(futures::stream::iter(chunks))
+}
+
+/// The network's answer to a refused token.
+pub(crate) fn denied(platform: Platform, why: &Denied) -> Response {
+    match platform {
+        Platform::X => x::denied(why),
+        Platform::LinkedIn => linkedin::denied(why),
+        Platform::Instagram => instagram::denied(why),
+        Platform::Bluesky | Platform::Sandbox => bluesky::denied(why),
+    }
+}
+
+/// The network's error body for `status`.
+pub(crate) fn error_for(platform: Platform, status: StatusCode, message: &str) -> Response {
+    match platform {
+        Platform::X => x::error(status, message),
+        Platform::LinkedIn => linkedin::error(status, message),
+        Platform::Instagram => instagram::error(status, 1, message),
+        Platform::Bluesky | Platform::Sandbox => {
+            bluesky::error(status, "InternalServerError", message)
+        }
+    }
+}
+
+fn rate_limited(platform: Platform, reset: Duration) -> Response {
+    let reset_at = Utc::now() + chrono::Duration::from_std(reset).unwrap_or_default();
+    match platform {
+        Platform::X => x::rate_limited(reset_at),
+        Platform::LinkedIn => linkedin::rate_limited(),
+        Platform::Instagram => instagram::rate_limited(reset),
+        Platform::Bluesky | Platform::Sandbox => bluesky::rate_limited(reset_at),
+    }
+}
+
+/// 16 random hex digits.
+fn random_hex() -> String {
+    use ring::rand::{SecureRandom, SystemRandom};
+    let mut bytes = [0u8; 8];
+    SystemRandom::new().fill(&mut bytes).ok();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Form or query pairs as a map (last value wins).
+pub(crate) fn pairs(text: &str) -> HashMap<String, String> {
+    reqwest::Url::parse(&format!("http://x/?{text}"))
+        .map(|url| url.query_pairs().into_owned().collect())
+        .unwrap_or_default()
+}
+
+/// Every value of a repeated query parameter (`uris=a&uris=b`).
+pub(crate) fn all_values(text: &str, key: &str) -> Vec<String> {
+    reqwest::Url::parse(&format!("http://x/?{text}"))
+        .map(|url| {
+            url.query_pairs()
+                .filter(|(k, _)| k == key)
+                .map(|(_, v)| v.into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
