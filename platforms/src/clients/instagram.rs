@@ -495,3 +495,90 @@ struct MediaItem {
     #[serde(default)]
     timestamp: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use reqwest::{Method, StatusCode, header::HeaderMap};
+
+    use super::*;
+
+    fn read(status: u16, body: &str) -> (ErrorKind, String) {
+        let headers = HeaderMap::new();
+        let status = StatusCode::from_u16(status).expect("status");
+        classify(&Failure {
+            status,
+            headers: &headers,
+            body,
+            method: &Method::POST,
+        })
+    }
+
+    /// The error bodies quoted in `../shared/reference/instagram.md`.
+    #[test]
+    fn graph_errors_are_read_by_code() {
+        let (kind, message) = read(
+            400,
+            r#"{"error":{"message":"Error validating access token: Session has expired on Friday.","type":"OAuthException","code":190,"error_subcode":463,"fbtrace_id":"AbC"}}"#,
+        );
+        assert_eq!(kind, ErrorKind::Auth);
+        assert!(message.starts_with("Error validating access token"));
+
+        let (kind, message) = read(
+            400,
+            r#"{"error":{"message":"Media ID is not available","type":"OAuthException","code":9007,"error_subcode":2207027,"is_transient":false,"error_user_title":"Media not ready for publishing","error_user_msg":"The media is not ready for publishing, please wait."}}"#,
+        );
+        assert_eq!(
+            kind,
+            ErrorKind::Transient {
+                outcome_unknown: false
+            },
+            "media not ready is not a rejection"
+        );
+        assert_eq!(
+            message,
+            "The media is not ready for publishing, please wait."
+        );
+
+        let (kind, _) = read(
+            400,
+            r#"{"error":{"code":9,"error_subcode":2207042,"message":"quota","type":"OAuthException"}}"#,
+        );
+        assert!(
+            matches!(kind, ErrorKind::RateLimited { .. }),
+            "the 24-hour publishing quota waits"
+        );
+        let (kind, _) = read(
+            400,
+            r#"{"error":{"code":80002,"message":"(#80002) There have been too many calls to this Instagram account.","type":"OAuthException"}}"#,
+        );
+        assert!(matches!(kind, ErrorKind::RateLimited { .. }));
+        let (kind, _) = read(
+            500,
+            r#"{"error":{"code":2,"message":"Service temporarily unavailable","is_transient":true}}"#,
+        );
+        assert_eq!(
+            kind,
+            ErrorKind::Transient {
+                outcome_unknown: true
+            }
+        );
+        let (kind, message) = read(
+            400,
+            r#"{"error":{"code":100,"message":"Invalid parameter","type":"OAuthException"}}"#,
+        );
+        assert_eq!(
+            (kind, message.as_str()),
+            (ErrorKind::Permanent, "Invalid parameter")
+        );
+        let (kind, message) = read(502, "<html>Bad Gateway</html>");
+        assert_eq!(
+            (kind, message.as_str()),
+            (
+                ErrorKind::Transient {
+                    outcome_unknown: true
+                },
+                "HTTP 502 Bad Gateway"
+            )
+        );
+    }
+}

@@ -405,3 +405,64 @@ fn classify(failure: &Failure<'_>) -> (ErrorKind, String) {
     };
     (kind, message)
 }
+
+#[cfg(test)]
+mod tests {
+    use reqwest::{Method, StatusCode, header::HeaderMap};
+
+    use super::*;
+
+    fn read(status: u16, body: &str, headers: &HeaderMap) -> (ErrorKind, String) {
+        let status = StatusCode::from_u16(status).expect("status");
+        classify(&Failure {
+            status,
+            headers,
+            body,
+            method: &Method::POST,
+        })
+    }
+
+    /// Bodies from docs.x.com (fundamentals/response-codes-and-errors, rate-limits).
+    #[test]
+    fn problems_legacy_errors_and_oauth_errors_are_read() {
+        let none = HeaderMap::new();
+        let (kind, message) = read(
+            400,
+            r#"{"title":"Invalid Request","detail":"The 'query' parameter is required.","type":"https://api.x.com/2/problems/invalid-request"}"#,
+            &none,
+        );
+        assert_eq!(
+            (kind, message.as_str()),
+            (ErrorKind::Permanent, "The 'query' parameter is required.")
+        );
+        let (kind, _) = read(
+            401,
+            r#"{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}"#,
+            &none,
+        );
+        assert_eq!(kind, ErrorKind::Auth);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-rate-limit-reset", "1795000000".parse().expect("header"));
+        let (kind, message) = read(
+            429,
+            r#"{"errors":[{"code":88,"message":"Rate limit exceeded"}]}"#,
+            &headers,
+        );
+        assert_eq!(message, "Rate limit exceeded");
+        assert_eq!(
+            kind,
+            ErrorKind::RateLimited {
+                retry_at: chrono::TimeZone::timestamp_opt(&Utc, 1_795_000_000, 0).single()
+            }
+        );
+        let (kind, message) = read(
+            400,
+            r#"{"error":"invalid_grant","error_description":"Value passed for the token was invalid."}"#,
+            &none,
+        );
+        assert_eq!(
+            (kind, message.as_str()),
+            (ErrorKind::Auth, "Value passed for the token was invalid.")
+        );
+    }
+}

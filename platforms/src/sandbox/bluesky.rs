@@ -210,13 +210,15 @@ async fn create_record(
             "Invalid app.bsky.feed.post record: Missing required key \"createdAt\" at $.record",
         );
     }
-    let graphemes = text::check(crate::Platform::Bluesky, text).count;
-    if graphemes > 300 {
+    // Bluesky's lexicon limit (the Sandbox network has its own, larger one).
+    let report = text::check(ctx.platform, text);
+    if report.count > report.limit {
+        let (count, limit) = (report.count, report.limit);
         return error(
             StatusCode::BAD_REQUEST,
             "InvalidRequest",
             &format!(
-                "Invalid app.bsky.feed.post record: Record/text must not be longer than 300 graphemes (maximum 300, got {graphemes}) at $.record.text"
+                "Invalid app.bsky.feed.post record: Record/text must not be longer than {limit} graphemes (maximum {limit}, got {count}) at $.record.text"
             ),
         );
     }
