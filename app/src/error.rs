@@ -32,6 +32,9 @@ pub enum AppError {
     /// Too many attempts (429).
     #[error("Too many attempts. Try again in {0} s.")]
     RateLimited(u64),
+    /// A network OmniPlug talks to is down or limiting us (503); the message names it.
+    #[error("{0}")]
+    Unavailable(String),
     /// Our fault; details are in the server log, not here (500).
     #[error("Something went wrong on our side. Try again in a moment.")]
     Internal,
@@ -49,6 +52,7 @@ impl AppError {
             AppError::Forbidden(_) => 403,
             AppError::NotFound => 404,
             AppError::RateLimited(_) => 429,
+            AppError::Unavailable(_) => 503,
             AppError::Internal => 500,
         }
     }
@@ -75,6 +79,7 @@ impl From<AppError> for ErrorBody {
             AppError::NotFound => "not_found",
             AppError::Forbidden(_) => "forbidden",
             AppError::RateLimited(_) => "rate_limited",
+            AppError::Unavailable(_) => "unavailable",
             AppError::Internal => "internal",
             AppError::Request(_) => "request",
         };
@@ -101,6 +106,7 @@ impl TryFrom<ErrorBody> for AppError {
             "not_found" => AppError::NotFound,
             "forbidden" => AppError::Forbidden(body.message),
             "rate_limited" => AppError::RateLimited(body.retry_after_secs.unwrap_or(60)),
+            "unavailable" => AppError::Unavailable(body.message),
             "internal" => AppError::Internal,
             "request" => AppError::Request(
                 body.message
@@ -146,6 +152,7 @@ mod tests {
             AppError::NotFound,
             AppError::Forbidden("Ask an admin.".into()),
             AppError::RateLimited(42),
+            AppError::Unavailable("X could not be reached; try again in a moment.".into()),
             AppError::Internal,
             AppError::Request("offline".into()),
         ];
@@ -189,6 +196,25 @@ pub mod ssr {
             E::NotFound => fail(AppError::NotFound),
             E::Forbidden { .. } => fail(AppError::Forbidden(err.to_string())),
             E::Database(cause) => internal(cause),
+            other => fail(AppError::Invalid(other.to_string())),
+        }
+    }
+
+    /// Maps a connection service refusal to what the person sees.
+    pub fn connection_error(err: omniplug_core::connections::ConnectionError) -> AppError {
+        use omniplug_core::connections::ConnectionError as E;
+        use omniplug_platforms::clients::ErrorKind;
+        match err {
+            E::NotFound => fail(AppError::NotFound),
+            E::Forbidden { .. } => fail(AppError::Forbidden(err.to_string())),
+            E::Network(ref cause) if cause.is_retryable() => {
+                fail(AppError::Unavailable(err.to_string()))
+            }
+            E::Network(ref cause) if cause.kind == ErrorKind::Auth => {
+                fail(AppError::Invalid(err.to_string()))
+            }
+            E::Database(cause) => internal(cause),
+            E::Vault(cause) => internal(cause),
             other => fail(AppError::Invalid(other.to_string())),
         }
     }

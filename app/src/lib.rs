@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod components;
+pub mod connections;
 pub mod error;
 pub mod pages;
 pub mod routes;
@@ -24,6 +25,7 @@ use crate::pages::{
     account::{LoginPage, SignupPage},
     analytics::AnalyticsPage,
     compose::ComposePage,
+    connections::ConnectionsPage,
     dashboard::DashboardPage,
     invite::InvitePage,
     landing::LandingPage,
@@ -80,6 +82,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("compose") view=ComposePage />
                 <Route path=path!("schedule") view=SchedulePage />
                 <Route path=path!("analytics") view=AnalyticsPage />
+                <Route path=path!("connections") view=ConnectionsPage />
                 <Route path=path!("settings") view=SettingsPage />
                 <Route path=path!("settings/workspace") view=WorkspaceSettingsPage />
                 <Route path=path!("settings/members") view=MembersPage />

@@ -88,6 +88,46 @@ pub struct Config {
     pub token_key: Option<Secret<String>>,
     /// `OMNIPLUG_LOG_FORMAT`: `pretty` or `json` (defaults by environment).
     pub log_format: LogFormat,
+    /// `OMNIPLUG_PUBLIC_URL`: where people (and networks' OAuth redirects) reach this server;
+    /// defaults to `http://` + `LEPTOS_SITE_ADDR`.
+    pub public_url: String,
+    /// The networks' app credentials and addresses.
+    pub networks: NetworkSettings,
+}
+
+/// A registered OAuth app on one network.
+#[derive(Debug, Clone)]
+pub struct OAuthApp {
+    /// The app's client id.
+    pub client_id: String,
+    /// The app's client secret.
+    pub client_secret: Option<Secret<String>>,
+}
+
+/// Per-network settings, read from `OMNIPLUG_<NETWORK>_CLIENT_ID`, `…_CLIENT_SECRET` and
+/// `…_BASE_URL` (X, LINKEDIN, INSTAGRAM), and `OMNIPLUG_BLUESKY_PDS`.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkSettings {
+    /// X's app, when configured.
+    pub x: Option<OAuthApp>,
+    /// LinkedIn's app, when configured.
+    pub linkedin: Option<OAuthApp>,
+    /// Instagram's app, when configured.
+    pub instagram: Option<OAuthApp>,
+    /// One address for all of a network's hosts instead of the real ones (a test server or
+    /// the Sandbox speaking that network's API). Keys are platform slugs.
+    pub base_urls: std::collections::BTreeMap<String, String>,
+    /// The default Bluesky server (`https://bsky.social`).
+    pub bluesky_pds: String,
+}
+
+/// The variables that configure a network's OAuth app.
+pub fn app_vars(slug: &str) -> (String, String) {
+    let upper = slug.to_uppercase();
+    (
+        format!("OMNIPLUG_{upper}_CLIENT_ID"),
+        format!("OMNIPLUG_{upper}_CLIENT_SECRET"),
+    )
 }
 
 /// Default Redis of `make run` (a private instance on a non-standard port, data under `data/`).
@@ -152,6 +192,33 @@ impl Config {
             }
         };
 
+        let site_addr = get("LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+        let public_url = get("OMNIPLUG_PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{site_addr}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let app = |slug: &str| {
+            let (id_var, secret_var) = app_vars(slug);
+            get(&id_var).map(|client_id| OAuthApp {
+                client_id,
+                client_secret: get(&secret_var).map(Secret::new),
+            })
+        };
+        let mut base_urls = std::collections::BTreeMap::new();
+        for slug in ["x", "linkedin", "instagram"] {
+            if let Some(url) = get(&format!("OMNIPLUG_{}_BASE_URL", slug.to_uppercase())) {
+                base_urls.insert(slug.to_owned(), url.trim_end_matches('/').to_owned());
+            }
+        }
+        let networks = NetworkSettings {
+            x: app("x"),
+            linkedin: app("linkedin"),
+            instagram: app("instagram"),
+            base_urls,
+            bluesky_pds: get("OMNIPLUG_BLUESKY_PDS")
+                .unwrap_or_else(|| "https://bsky.social".into()),
+        };
+
         Ok(Self {
             environment,
             database_url: Secret::new(database_url),
@@ -160,6 +227,8 @@ impl Config {
             data_dir,
             token_key: get("OMNIPLUG_TOKEN_KEY").map(Secret::new),
             log_format,
+            public_url,
+            networks,
         })
     }
 

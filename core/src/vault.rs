@@ -1,9 +1,13 @@
 //! The token vault: platform access and refresh tokens are sealed with AES-256-GCM (`ring`)
 //! before they touch the database.
 //!
-//! A sealed value reads `<key id>:<base64(nonce ‖ ciphertext ‖ tag)>`. The key id lets us rotate
-//! keys later (old ids stay readable); the associated data names the row and field, so a
-//! ciphertext copied into another row or column fails to open.
+//! A sealed value reads `<key id>:<base64(nonce ‖ ciphertext ‖ tag)>`, with a fresh random nonce
+//! per value. The associated data names the table, field and row, so a ciphertext copied into
+//! another row or column fails to open.
+//!
+//! Several keys can be configured (`OMNIPLUG_TOKEN_KEY=k2:…,k1:…`, newest first): the newest
+//! seals, any of them opens, and `reseal` (see `connections::reseal_all`) moves every stored
+//! value to the newest key so an old one can then be dropped.
 
 use std::path::Path;
 
@@ -63,18 +67,21 @@ impl SealedField<'_> {
     }
 }
 
-/// Seals and opens secrets with the configured key.
+/// Seals and opens secrets with the configured keys.
 pub struct Vault {
-    key_id: String,
-    key: LessSafeKey,
+    /// Newest first; the first one seals.
+    keys: Vec<(String, LessSafeKey)>,
     rng: SystemRandom,
 }
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Vault")
-            .field("key_id", &self.key_id)
-            .field("key", &"[redacted]")
+            .field(
+                "key_ids",
+                &self.keys.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            )
+            .field("keys", &"[redacted]")
             .finish()
     }
 }
@@ -94,31 +101,44 @@ impl Vault {
         }
     }
 
-    /// Parses `<key id>:<base64 of 32 bytes>`.
+    /// Parses `<key id>:<base64 of 32 bytes>`, or several of them separated by commas, newest
+    /// first.
     pub fn from_encoded(encoded: &Secret<String>) -> Result<Self, VaultError> {
-        let (key_id, b64) = encoded
+        let mut keys = Vec::new();
+        for one in encoded
             .expose()
-            .trim()
-            .split_once(':')
-            .ok_or(VaultError::MalformedKey("missing the key id and colon"))?;
-        if key_id.is_empty() || !key_id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(VaultError::MalformedKey(
-                "the key id must be letters and digits",
-            ));
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+        {
+            let key = parse_key(one)?;
+            if keys
+                .iter()
+                .any(|(id, _): &(String, LessSafeKey)| *id == key.0)
+            {
+                return Err(VaultError::MalformedKey("two keys share one key id"));
+            }
+            keys.push(key);
         }
-        let bytes = B64
-            .decode(b64)
-            .map_err(|_| VaultError::MalformedKey("not valid base64"))?;
-        if bytes.len() != 32 {
-            return Err(VaultError::MalformedKey("the key must be exactly 32 bytes"));
+        if keys.is_empty() {
+            return Err(VaultError::MalformedKey("no key given"));
         }
-        let unbound = UnboundKey::new(&AES_256_GCM, &bytes)
-            .map_err(|_| VaultError::MalformedKey("rejected by AES-256-GCM"))?;
         Ok(Self {
-            key_id: key_id.to_owned(),
-            key: LessSafeKey::new(unbound),
+            keys,
             rng: SystemRandom::new(),
         })
+    }
+
+    /// The id of the key new values are sealed with.
+    pub fn current_key_id(&self) -> &str {
+        &self.keys[0].0
+    }
+
+    /// Whether `sealed` was sealed with the newest key (else `reseal` should rewrite it).
+    pub fn is_current(&self, sealed: &str) -> bool {
+        sealed
+            .split_once(':')
+            .is_some_and(|(id, _)| id == self.current_key_id())
     }
 
     /// A fresh random key in the configured format (for the development key file and tests).
@@ -141,7 +161,8 @@ impl Vault {
             .expect("operating system random source");
         let mut buf = plaintext.as_bytes().to_vec();
         #[allow(clippy::expect_used)]
-        self.key
+        self.keys[0]
+            .1
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(field.aad().as_bytes()),
@@ -151,15 +172,17 @@ impl Vault {
             .expect("token fits AES-GCM limits");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buf);
-        format!("{}:{}", self.key_id, B64.encode(out))
+        format!("{}:{}", self.keys[0].0, B64.encode(out))
     }
 
     /// Decrypts a value sealed for the same field of the same row.
     pub fn open(&self, sealed: &str, field: SealedField<'_>) -> Result<Secret<String>, VaultError> {
         let (key_id, b64) = sealed.split_once(':').ok_or(VaultError::Corrupt)?;
-        if key_id != self.key_id {
-            return Err(VaultError::UnknownKey(key_id.to_owned()));
-        }
+        let (_, key) = self
+            .keys
+            .iter()
+            .find(|(id, _)| id == key_id)
+            .ok_or_else(|| VaultError::UnknownKey(key_id.to_owned()))?;
         let bytes = B64.decode(b64).map_err(|_| VaultError::Corrupt)?;
         if bytes.len() < NONCE_LEN {
             return Err(VaultError::Corrupt);
@@ -167,14 +190,34 @@ impl Vault {
         let (nonce, rest) = bytes.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| VaultError::Corrupt)?;
         let mut buf = rest.to_vec();
-        let plain = self
-            .key
+        let plain = key
             .open_in_place(nonce, Aad::from(field.aad().as_bytes()), &mut buf)
             .map_err(|_| VaultError::Corrupt)?;
         String::from_utf8(plain.to_vec())
             .map(Secret::new)
             .map_err(|_| VaultError::Corrupt)
     }
+}
+
+/// One `<key id>:<base64 of 32 bytes>`.
+fn parse_key(one: &str) -> Result<(String, LessSafeKey), VaultError> {
+    let (key_id, b64) = one
+        .split_once(':')
+        .ok_or(VaultError::MalformedKey("missing the key id and colon"))?;
+    if key_id.is_empty() || !key_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(VaultError::MalformedKey(
+            "the key id must be letters and digits",
+        ));
+    }
+    let bytes = B64
+        .decode(b64)
+        .map_err(|_| VaultError::MalformedKey("not valid base64"))?;
+    if bytes.len() != 32 {
+        return Err(VaultError::MalformedKey("the key must be exactly 32 bytes"));
+    }
+    let unbound = UnboundKey::new(&AES_256_GCM, &bytes)
+        .map_err(|_| VaultError::MalformedKey("rejected by AES-256-GCM"))?;
+    Ok((key_id.to_owned(), LessSafeKey::new(unbound)))
 }
 
 fn load_or_create_dev_key(data_dir: &Path) -> Result<Secret<String>, VaultError> {
@@ -278,6 +321,35 @@ mod tests {
             matches!(vault().open(&a, FIELD), Err(VaultError::Corrupt)),
             "another key"
         );
+    }
+
+    #[test]
+    fn the_newest_key_seals_and_every_configured_key_opens() {
+        let old = Vault::generate_encoded();
+        let new_key = Vault::generate_encoded().expose().replacen("k1:", "k2:", 1);
+        let before = Vault::from_encoded(&old).expect("old key");
+        let sealed_old = before.seal("refresh-me", FIELD);
+        let both = Vault::from_encoded(&Secret::new(format!("{new_key}, {}", old.expose())))
+            .expect("two keys");
+        assert_eq!(both.current_key_id(), "k2");
+        assert!(!both.is_current(&sealed_old));
+        assert_eq!(
+            both.open(&sealed_old, FIELD)
+                .expect("old values still open")
+                .expose(),
+            "refresh-me"
+        );
+        let sealed_new = both.seal("refresh-me", FIELD);
+        assert!(sealed_new.starts_with("k2:") && both.is_current(&sealed_new));
+        // Once the old key is dropped, values it sealed are refused by name.
+        let only_new = Vault::from_encoded(&Secret::new(new_key.clone())).expect("new key");
+        assert!(
+            matches!(only_new.open(&sealed_old, FIELD), Err(VaultError::UnknownKey(id)) if id == "k1")
+        );
+        assert!(matches!(
+            Vault::from_encoded(&Secret::new(format!("{new_key},{new_key}"))),
+            Err(VaultError::MalformedKey("two keys share one key id"))
+        ));
     }
 
     #[test]

@@ -130,6 +130,27 @@ pub enum PlatformConnections {
     ConnectedBy,
     CreatedAt,
     UpdatedAt,
+    // Added by migration 5.
+    Label,
+    BaseUrl,
+    SecretEnc,
+    CheckedAt,
+    RefreshLeaseUntil,
+    DisconnectedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum OauthStates {
+    Table,
+    Id,
+    StateHash,
+    UserId,
+    WorkspaceId,
+    Platform,
+    VerifierEnc,
+    CreatedAt,
+    ExpiresAt,
+    UsedAt,
 }
 
 #[derive(DeriveIden)]

@@ -10,6 +10,7 @@ mod m20261122_000001_identity;
 mod m20261122_000002_connections;
 mod m20261122_000003_publishing;
 mod m20261122_000004_last_workspace;
+mod m20261122_000005_connect_flows;
 
 /// Runs OmniPlug's migrations in order.
 #[derive(Debug)]
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_connections::Migration),
             Box::new(m20261122_000003_publishing::Migration),
             Box::new(m20261122_000004_last_workspace::Migration),
+            Box::new(m20261122_000005_connect_flows::Migration),
         ]
     }
 }

@@ -70,7 +70,15 @@ pub fn build_router(state: AppState) -> Router {
         let options = state.leptos_options.clone();
         move || app::shell(options.clone())
     };
+    // The Sandbox network, served in-process so a new user can try the whole loop without
+    // credentials (its accounts and posts live in memory until the server restarts).
+    let public = &state.stores.config.public_url;
+    let sandbox = omniplug_platforms::sandbox::Sandbox::router(&format!(
+        "{public}{}",
+        omniplug_core::connections::SANDBOX_MOUNT
+    ));
     let router = Router::new()
+        .nest_service(omniplug_core::connections::SANDBOX_MOUNT, sandbox)
         .merge(routes::router())
         .leptos_routes_with_context(&state, routes, context.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<

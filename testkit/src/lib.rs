@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use sea_orm::{ConnectionTrait, Database};
 
 use omniplug_core::{
-    config::{Config, Environment, LogFormat, Secret},
+    config::{Config, Environment, LogFormat, NetworkSettings, Secret},
     vault::Vault,
 };
 
@@ -83,5 +83,11 @@ pub fn test_config(db: &TestDatabase) -> Config {
         data_dir: PathBuf::from(db.dir.path()),
         token_key: Some(Vault::generate_encoded()),
         log_format: LogFormat::Pretty,
+        // Tests that serve HTTP set their own address here once they have bound a port.
+        public_url: "http://127.0.0.1:3000".into(),
+        networks: NetworkSettings {
+            bluesky_pds: "http://127.0.0.1:2583".into(),
+            ..NetworkSettings::default()
+        },
     }
 }

@@ -13,6 +13,7 @@ pub enum IconKind {
     Schedule,
     Analytics,
     Settings,
+    Connections,
     Menu,
     Heart,
     Reply,
@@ -29,6 +30,9 @@ impl IconKind {
             IconKind::Analytics => "M4 20V10M10 20V4M16 20v-7M22 20H2",
             IconKind::Settings => {
                 "M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8zM12 2v3M12 19v3M2 12h3M19 12h3M5 5l2 2M17 17l2 2M5 19l2-2M17 7l2-2"
+            }
+            IconKind::Connections => {
+                "M10 14a4 4 0 0 0 6 0l3-3a4 4 0 0 0-6-6l-1 1M14 10a4 4 0 0 0-6 0l-3 3a4 4 0 0 0 6 6l1-1"
             }
             IconKind::Menu => "M3 6h18M3 12h18M3 18h18",
             IconKind::Heart => "M12 20s-7-4.5-9-9a5 5 0 0 1 9-3 5 5 0 0 1 9 3c-2 4.5-9 9-9 9z",

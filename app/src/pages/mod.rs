@@ -3,6 +3,7 @@
 pub mod account;
 pub mod analytics;
 pub mod compose;
+pub mod connections;
 pub mod dashboard;
 pub mod invite;
 pub mod landing;

@@ -11,6 +11,7 @@ pub mod job;
 pub mod media_asset;
 pub mod membership;
 pub mod notification;
+pub mod oauth_state;
 pub mod platform_connection;
 pub mod post;
 pub mod post_target;
@@ -31,6 +32,7 @@ pub mod prelude {
     pub use super::media_asset::Entity as MediaAsset;
     pub use super::membership::Entity as Membership;
     pub use super::notification::Entity as Notification;
+    pub use super::oauth_state::Entity as OauthState;
     pub use super::platform_connection::Entity as PlatformConnection;
     pub use super::post::Entity as Post;
     pub use super::post_target::Entity as PostTarget;

@@ -31,6 +31,19 @@ pub struct Model {
     pub connected_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The workspace's own name for the account ("Rename").
+    pub label: Option<String>,
+    /// A self-hosted server (Bluesky PDS); `None` means the network's default.
+    pub base_url: Option<String>,
+    /// Vault-sealed app password (Bluesky), kept to log in again when a refresh fails.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub secret_enc: Option<String>,
+    /// When the credentials were last verified.
+    pub checked_at: Option<DateTimeUtc>,
+    /// While set and in the future, one process is refreshing the tokens; others wait.
+    pub refresh_lease_until: Option<DateTimeUtc>,
+    /// Set when disconnected: secrets are wiped, the row stays for published posts' links.
+    pub disconnected_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,7 +13,8 @@ use sea_orm::{
 };
 use sea_orm_migration::SchemaManager;
 
-const TABLES: [&str; 15] = [
+const TABLES: [&str; 16] = [
+    "oauth_states",
     "users",
     "sessions",
     "workspaces",
@@ -73,6 +74,33 @@ async fn migrations_go_up_down_and_up_again() {
     db::migrate(&conn).await.expect("second up is harmless");
 
     // Each step down undoes only its own migration.
+    assert!(schema.has_table("oauth_states").await.expect("query"));
+    assert!(
+        schema
+            .has_column("platform_connections", "refresh_lease_until")
+            .await
+            .expect("query")
+    );
+    Migrator::down(&conn, Some(1))
+        .await
+        .expect("down connect flows");
+    assert!(!schema.has_table("oauth_states").await.expect("query"));
+    for column in [
+        "label",
+        "base_url",
+        "secret_enc",
+        "checked_at",
+        "refresh_lease_until",
+        "disconnected_at",
+    ] {
+        assert!(
+            !schema
+                .has_column("platform_connections", column)
+                .await
+                .expect("query"),
+            "{column} removed"
+        );
+    }
     assert!(
         schema
             .has_column("users", "last_workspace_id")
@@ -238,6 +266,12 @@ async fn every_entity_round_trips_a_row() {
         connected_by: Set(Some(user.id)),
         created_at: Set(now),
         updated_at: Set(now),
+        label: Set(Some("Main".into())),
+        base_url: Set(None),
+        secret_enc: Set(None),
+        checked_at: Set(Some(now)),
+        refresh_lease_until: Set(None),
+        disconnected_at: Set(None),
     }
     .insert(&conn)
     .await

@@ -47,13 +47,30 @@ impl BlueskyClient {
 
     async fn session(&self, request: reqwest::RequestBuilder, what: &str) -> Result<TokenSet> {
         let session: Session = self.http.send(request, what).await?.json(what)?;
+        let claims = jwt_claims(&session.access_jwt);
         Ok(TokenSet {
             expires_at: jwt_expiry(&session.access_jwt),
+            scope: claims.and_then(|c| c["scope"].as_str().map(str::to_owned)),
             access: Token::new(session.access_jwt),
             refresh: Some(Token::new(session.refresh_jwt)),
             account_id: Some(session.did),
-            scope: None,
         })
+    }
+
+    /// Creates an account (`com.atproto.server.createAccount`) and returns its session. Used
+    /// for the Sandbox network's one-click accounts and by tests.
+    pub async fn create_account(
+        &self,
+        handle: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<TokenSet> {
+        let request = self
+            .http
+            .client
+            .post(self.xrpc("com.atproto.server.createAccount"))
+            .json(&json!({ "handle": handle, "email": email, "password": password }));
+        self.session(request, "creating the account").await
     }
 
     async fn create_post(
@@ -309,14 +326,23 @@ fn web_url(uri: &str) -> Option<String> {
     Some(format!("https://bsky.app/profile/{repo}/post/{rkey}"))
 }
 
-/// The `exp` claim of a JWT, read without checking the signature (only to know when to
-/// refresh; the server decides validity).
-fn jwt_expiry(jwt: &str) -> Option<DateTime<Utc>> {
+/// The claims of a JWT, read without checking the signature: only to know when to refresh
+/// (`exp`) and what kind of session it is (`scope`); the server decides validity.
+fn jwt_claims(jwt: &str) -> Option<Value> {
     let payload = jwt.split('.').nth(1)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    let claims: Value = serde_json::from_slice(&bytes).ok()?;
-    Utc.timestamp_opt(claims["exp"].as_i64()?, 0).single()
+    serde_json::from_slice(&bytes).ok()
 }
+
+/// The `exp` claim of a JWT.
+fn jwt_expiry(jwt: &str) -> Option<DateTime<Utc>> {
+    Utc.timestamp_opt(jwt_claims(jwt)?["exp"].as_i64()?, 0)
+        .single()
+}
+
+/// The session scope of an app password (`com.atproto.appPass`); a main-password session has
+/// `com.atproto.access` instead.
+pub const APP_PASSWORD_SCOPE: &str = "com.atproto.appPass";
 
 /// XRPC errors: `{"error":"ExpiredToken","message":"Token has expired"}`. A bad or expired
 /// token is a 400 (`InvalidToken`/`ExpiredToken`), not a 401, on the reference PDS.

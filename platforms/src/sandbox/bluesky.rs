@@ -19,6 +19,10 @@ use crate::text;
 pub(crate) fn routes() -> Router<Ctx> {
     Router::new()
         .route(
+            "/xrpc/com.atproto.server.createAccount",
+            post(create_account),
+        )
+        .route(
             "/xrpc/com.atproto.server.createSession",
             post(create_session),
         )
@@ -88,6 +92,44 @@ fn session_json(did: &str, handle: &str, tokens: &crate::clients::TokenSet) -> V
         "handle": handle,
         "active": true,
     })
+}
+
+async fn create_account(State(ctx): State<Ctx>, Json(body): Json<Value>) -> Response {
+    let handle = body["handle"]
+        .as_str()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let password = body["password"].as_str().unwrap_or_default().to_owned();
+    if body["email"].as_str().is_none_or(str::is_empty) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "Email is required",
+        );
+    }
+    if handle.len() < 3 || password.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "InvalidHandle", "Handle too short");
+    }
+    let mut world = ctx.world();
+    if world
+        .accounts
+        .iter()
+        .any(|a| a.platform == ctx.platform && a.handle == handle)
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            &format!("Handle already taken: {handle}"),
+        );
+    }
+    let mut account = world.add_account(ctx.platform, &handle);
+    account.password.clone_from(&password);
+    if let Some(stored) = world.accounts.last_mut() {
+        stored.password = password;
+    }
+    let tokens = world.issue(ctx.platform, &account.id);
+    Json(session_json(&account.id, &account.handle, &tokens)).into_response()
 }
 
 async fn create_session(State(ctx): State<Ctx>, Json(body): Json<Value>) -> Response {

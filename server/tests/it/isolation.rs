@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use crate::support::TestApp;
-use omniplug_core::entities::{audit_log, invitation, membership, workspace};
+use omniplug_core::entities::{audit_log, invitation, membership, platform_connection, workspace};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, prelude::Uuid};
 
 /// How a server function relates to workspaces.
@@ -27,6 +27,13 @@ fn classify(endpoint: &str) -> Option<Scope> {
         "revoke_invitation" => Workspace(&["workspace_id", "invitation_id"]),
         "change_member_role" => Workspace(&["workspace_id", "member_id", "role"]),
         "remove_member" | "transfer_ownership" => Workspace(&["workspace_id", "member_id"]),
+        "list_connections" | "connect_sandbox" => Workspace(&["workspace_id"]),
+        "begin_connect" => Workspace(&["workspace_id", "platform"]),
+        "connect_bluesky" => Workspace(&["workspace_id", "handle", "app_password", "server"]),
+        "rename_connection" => Workspace(&["workspace_id", "connection_id", "label"]),
+        "disconnect_connection" | "check_connection" => {
+            Workspace(&["workspace_id", "connection_id"])
+        }
         "sign_up" | "log_in" => Unscoped("creates or opens the caller's own session"),
         "log_out" | "log_out_everywhere" | "current_user" => Unscoped("the caller's own sessions"),
         "update_profile" | "change_password" => Unscoped("the caller's own account"),
@@ -55,13 +62,18 @@ async fn snapshot(app: &TestApp, ws: Uuid) -> String {
         .all(db)
         .await
         .expect("db");
+    let connections = platform_connection::Entity::find()
+        .filter(platform_connection::Column::WorkspaceId.eq(ws))
+        .all(db)
+        .await
+        .expect("db");
     let audit = audit_log::Entity::find()
         .filter(audit_log::Column::WorkspaceId.eq(ws))
         .all(db)
         .await
         .expect("db")
         .len();
-    format!("{w:?}\n{members:?}\n{invites:?}\naudit entries: {audit}")
+    format!("{w:?}\n{members:?}\n{invites:?}\n{connections:?}\naudit entries: {audit}")
 }
 
 #[tokio::test]
@@ -85,6 +97,8 @@ async fn every_workspace_scoped_server_function_answers_not_found_for_another_wo
         .as_str()
         .expect("invitation")
         .to_owned();
+    let connected = bea.ok("connect_sandbox", &[("workspace_id", &ws_b)]).await;
+    let connection_b = connected["id"].as_str().expect("connection").to_owned();
     let b_id: Uuid = ws_b.parse().expect("uuid");
     let before = snapshot(&app, b_id).await;
 
@@ -115,7 +129,7 @@ async fn every_workspace_scoped_server_function_answers_not_found_for_another_wo
         for workspace_id in [&ws_b, &ws_a] {
             let has_other_ids = fields
                 .iter()
-                .any(|f| *f == "member_id" || *f == "invitation_id");
+                .any(|f| *f == "member_id" || *f == "invitation_id" || *f == "connection_id");
             if workspace_id == &ws_a && !has_other_ids {
                 continue;
             }
@@ -128,6 +142,12 @@ async fn every_workspace_scoped_server_function_answers_not_found_for_another_wo
                         "member_id" if endpoint == "change_member_role" => owner_b.as_str(),
                         "member_id" => member_b.as_str(),
                         "invitation_id" => invitation_b.as_str(),
+                        "connection_id" => connection_b.as_str(),
+                        "platform" => "x",
+                        "handle" => "mallory.test",
+                        "app_password" => "not-a-real-one",
+                        "server" => "",
+                        "label" => "Taken over",
                         "name" => "Taken over",
                         "confirm" => "Bea's workspace",
                         "email" => "mallory@example.com",
@@ -199,14 +219,24 @@ async fn every_route_is_classified_and_pages_show_only_the_current_workspace() {
             | "/analytics"
             | "/settings"
             | "/settings/workspace"
-            | "/settings/members" => path.clone(),
+            | "/settings/members"
+            | "/connections" => path.clone(),
             "/invite/{token}" => format!("/invite/{ws_b}"),
+            // Keyed by the single-use state, which is bound to the person who started.
+            "/connections/callback/{platform}" => {
+                "/connections/callback/x?code=c&state=s".to_owned()
+            }
             other => panic!("classify route {other} in tests/isolation.rs"),
         };
         let response = ada.get(&concrete).await;
         let status = response.status().as_u16();
         let body = response.text().await.expect("body");
-        assert!([200, 303].contains(&status), "{concrete} answered {status}");
+        let expected: &[u16] = if concrete.starts_with("/connections/callback/") {
+            &[400]
+        } else {
+            &[200, 303]
+        };
+        assert!(expected.contains(&status), "{concrete} answered {status}");
         for secret in [
             "Zanzibar Secret Project",
             "Bea Secretname",

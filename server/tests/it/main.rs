@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod connections;
 mod health;
 mod isolation;
 mod pages;

@@ -3,8 +3,8 @@
 //! also deletes the workspace and transfers ownership. Checked through the server functions,
 //! with a fresh workspace for every (action, role) pair so one allowed call cannot mask the next.
 //!
-//! Writing posts, connections and billing have no server functions yet; their rows of the
-//! matrix are covered by `omniplug_core::tenancy`'s unit test until they do.
+//! Writing posts and billing have no server functions yet; their rows of the matrix are
+//! covered by `omniplug_core::tenancy`'s unit test until they do.
 
 use crate::support::{Browser, TestApp};
 
@@ -18,6 +18,8 @@ struct Setup {
     workspace: String,
     tom: String,
     invitation: String,
+    /// A Sandbox account Olivia connected.
+    connection: String,
 }
 
 async fn setup(role: &str) -> Setup {
@@ -62,12 +64,17 @@ async fn setup(role: &str) -> Setup {
         .as_str()
         .expect("pending invitation")
         .to_owned();
+    let connected = olivia
+        .ok("connect_sandbox", &[("workspace_id", &workspace)])
+        .await;
+    let connection = connected["id"].as_str().expect("connection").to_owned();
     Setup {
         _app: app,
         actor,
         workspace,
         tom,
         invitation,
+        connection,
     }
 }
 
@@ -168,4 +175,60 @@ async fn deleting_and_transferring_is_for_owners_only() {
 #[tokio::test]
 async fn anyone_may_leave() {
     check("leave_workspace", [true, true, true, true], |s| vec![ws(s)]).await;
+}
+
+#[tokio::test]
+async fn seeing_and_checking_connections_is_for_every_role() {
+    check("list_connections", [true, true, true, true], |s| {
+        vec![ws(s)]
+    })
+    .await;
+    check("check_connection", [true, true, true, true], |s| {
+        vec![ws(s), ("connection_id", s.connection.clone())]
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn connecting_renaming_and_disconnecting_is_for_admins_and_owners() {
+    check("connect_sandbox", [false, false, true, true], |s| {
+        vec![ws(s)]
+    })
+    .await;
+    check("rename_connection", [false, false, true, true], |s| {
+        vec![
+            ws(s),
+            ("connection_id", s.connection.clone()),
+            ("label", "Ours".into()),
+        ]
+    })
+    .await;
+    check("disconnect_connection", [false, false, true, true], |s| {
+        vec![ws(s), ("connection_id", s.connection.clone())]
+    })
+    .await;
+    // Starting an OAuth connect: refused by role first; past the role check this test server
+    // has no X app, which is the answer admins and owners get.
+    for (role, expected) in [
+        ("viewer", 403),
+        ("editor", 403),
+        ("admin", 400),
+        ("owner", 400),
+    ] {
+        let s = setup(role).await;
+        let (status, message) = s
+            .actor
+            .err(
+                "begin_connect",
+                &[("workspace_id", &s.workspace), ("platform", "x")],
+            )
+            .await;
+        assert_eq!(status, expected, "begin_connect as {role}: {message}");
+        if expected == 400 {
+            assert!(
+                message.starts_with("X is not set up on this server yet"),
+                "{message}"
+            );
+        }
+    }
 }

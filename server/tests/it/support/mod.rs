@@ -12,6 +12,8 @@ use omniplug_worker::Worker;
 use server::{AppState, build_router, serve};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
+pub mod logs;
+
 /// The password test accounts use.
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -44,10 +46,14 @@ impl TestApp {
     }
 
     /// Starts the server on stores the test built itself (e.g. a database that is down).
-    pub async fn spawn_with_stores(db: TestDatabase, stores: Stores) -> Self {
-        omniplug_core::telemetry::init_tracing(omniplug_core::LogFormat::Pretty);
+    pub async fn spawn_with_stores(db: TestDatabase, mut stores: Stores) -> Self {
+        logs::init();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
+        // OAuth redirects and the in-process Sandbox network need the real address.
+        let mut config = (*stores.config).clone();
+        config.public_url = format!("http://{addr}");
+        stores.config = std::sync::Arc::new(config);
         let leptos_options = LeptosOptions::builder()
             .output_name("omniplug")
             .site_addr(addr)
