@@ -1,5 +1,5 @@
 # OmniPlug — the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test dev build tools migrate fmt
+.PHONY: run test dev build tools migrate fmt reseal-tokens
 
 ## Build and run the product (Redis + worker + server on SQLite); prints the URL.
 run:
@@ -25,6 +25,10 @@ tools:
 ## Migration CLI, e.g. `make migrate ARGS=status` (up, down, status, fresh, …).
 migrate:
 	@cargo run -q -p migrations -- $(ARGS)
+
+## Re-encrypt every stored token with the newest key in OMNIPLUG_TOKEN_KEY (key rotation).
+reseal-tokens:
+	@cargo run -q -p omniplug-worker --bin worker -- reseal-tokens
 
 fmt:
 	@cargo fmt --all

@@ -7,6 +7,8 @@
 //! that server per call. `OMNIPLUG_TEST_REDIS_URL` names the Redis (default: the one
 //! `scripts/test.sh` starts on 127.0.0.1:16379); each test gets its own key prefix.
 
+pub mod bluesky;
+
 use std::path::PathBuf;
 
 use sea_orm::{ConnectionTrait, Database};

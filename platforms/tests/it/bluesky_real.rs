@@ -10,66 +10,14 @@ use omniplug_platforms::clients::{
 };
 use serde_json::{Value, json};
 
+use omniplug_testkit::bluesky::{create_account, pds_url as pds};
+
 use crate::support::image;
 
-fn pds() -> Option<String> {
-    match std::env::var("ATPROTO_PDS_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("OMNIPLUG_REQUIRE_BLUESKY").is_ok_and(|v| v == "1") => {
-            panic!(
-                "OMNIPLUG_REQUIRE_BLUESKY=1 but ATPROTO_PDS_URL is not set: start scripts/bluesky-local/start.sh"
-            )
-        }
-        Err(_) => {
-            eprintln!(
-                "skipped: no local Bluesky stack (ATPROTO_PDS_URL unset); `make test` starts one"
-            );
-            None
-        }
-    }
-}
-
-fn unique(prefix: &str) -> String {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("{prefix}{:08x}", (n as u64) ^ u64::from(std::process::id()))
-}
-
-/// Creates an account with its main password, then an app password, as a person would in
-/// Bluesky's settings. Returns (handle, did, app password, main access JWT).
-async fn account(pds: &str, http: &reqwest::Client) -> (String, String, String, String) {
-    let handle = format!("{}.test", unique("op"));
-    let created: Value = http
-        .post(format!("{pds}/xrpc/com.atproto.server.createAccount"))
-        .json(&json!({ "handle": handle, "email": format!("{handle}@example.com"), "password": "main-password-123" }))
-        .send()
-        .await
-        .expect("createAccount")
-        .json()
-        .await
-        .expect("json");
-    let jwt = created["accessJwt"]
-        .as_str()
-        .unwrap_or_else(|| panic!("account created: {created}"))
-        .to_owned();
-    let did = created["did"].as_str().expect("did").to_owned();
-    let app: Value = http
-        .post(format!("{pds}/xrpc/com.atproto.server.createAppPassword"))
-        .bearer_auth(&jwt)
-        .json(&json!({ "name": "omniplug" }))
-        .send()
-        .await
-        .expect("createAppPassword")
-        .json()
-        .await
-        .expect("json");
-    let password = app["password"]
-        .as_str()
-        .unwrap_or_else(|| panic!("app password: {app}"))
-        .to_owned();
-    (handle, did, password, jwt)
+/// (handle, did, app password, main-password session) of a fresh account.
+async fn account(pds: &str) -> (String, String, String, String) {
+    let a = create_account(pds).await;
+    (a.handle, a.did, a.app_password, a.access_jwt)
 }
 
 async fn record(http: &reqwest::Client, pds: &str, uri: &str) -> Value {
@@ -94,7 +42,7 @@ async fn publishes_with_alt_text_replies_in_thread_and_sees_likes_on_a_real_pds(
     let Some(pds) = pds() else { return };
     let http = reqwest::Client::new();
     let client = BlueskyClient::new(ClientConfig::at(&pds));
-    let (handle, did, app_password, _) = account(&pds, &http).await;
+    let (handle, did, app_password, _) = account(&pds).await;
 
     // Log in with the app password, as the connect form does.
     let tokens = client
@@ -184,7 +132,7 @@ async fn publishes_with_alt_text_replies_in_thread_and_sees_likes_on_a_real_pds(
     assert!(recent.iter().any(|r| r.post.id == published.post.id));
 
     // A second account likes the post; the AppView indexes it and the count rises.
-    let (_, fan_did, _, fan_jwt) = account(&pds, &http).await;
+    let (_, fan_did, _, fan_jwt) = account(&pds).await;
     let like = http
         .post(format!("{pds}/xrpc/com.atproto.repo.createRecord"))
         .bearer_auth(&fan_jwt)
@@ -235,7 +183,6 @@ async fn publishes_with_alt_text_replies_in_thread_and_sees_likes_on_a_real_pds(
 #[tokio::test]
 async fn maps_the_real_servers_bad_token_and_rate_limit_answers() {
     let Some(pds) = pds() else { return };
-    let http = reqwest::Client::new();
     let client = BlueskyClient::new(ClientConfig::at(&pds));
 
     let garbage = TokenSet {
@@ -254,7 +201,7 @@ async fn maps_the_real_servers_bad_token_and_rate_limit_answers() {
     assert_eq!(err.message, "Token could not be verified");
     assert!(!format!("{err:?}").contains("not-a-real-token"));
 
-    let (handle, _, _, _) = account(&pds, &http).await;
+    let (handle, _, _, _) = account(&pds).await;
     let err = client
         .log_in(&handle, "wrong-password")
         .await

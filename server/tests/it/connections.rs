@@ -750,3 +750,46 @@ async fn no_token_or_app_password_appears_in_answers_pages_or_logs() {
     }
     sandbox.stop().await;
 }
+
+#[tokio::test]
+async fn bluesky_on_a_real_server_takes_app_passwords_and_refuses_the_main_one() {
+    let Some(pds) = omniplug_testkit::bluesky::pds_url() else {
+        return;
+    };
+    let account = omniplug_testkit::bluesky::create_account(&pds).await;
+    // The default server is elsewhere: the form's "server" field points at the real PDS.
+    let app = TestApp::spawn().await;
+    let (ada, ws) = owner(&app).await;
+    let form = |password: &'_ str| {
+        [
+            ("workspace_id", ws.clone()),
+            ("handle", account.handle.clone()),
+            ("app_password", password.to_owned()),
+            ("server", pds.clone()),
+        ]
+    };
+    let main = form(&account.password);
+    let main: Vec<(&str, &str)> = main.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, message) = ada.err("connect_bluesky", &main).await;
+    assert_eq!(status, 400);
+    assert!(
+        message.starts_with("That is your account password. Create an app password instead"),
+        "{message}"
+    );
+    assert!(connections_of(&ada.ok("list_connections", &[("workspace_id", &ws)]).await).is_empty());
+
+    let app_password = form(&account.app_password);
+    let app_password: Vec<(&str, &str)> =
+        app_password.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let card = ada.ok("connect_bluesky", &app_password).await;
+    assert_eq!(card["handle"], format!("@{}", account.handle));
+    assert_eq!(card["server"], pds.as_str());
+    let id = card["id"].as_str().expect("id").to_owned();
+    let checked = ada
+        .ok(
+            "check_connection",
+            &[("workspace_id", &ws), ("connection_id", &id)],
+        )
+        .await;
+    assert_eq!(checked["status"], "active");
+}
