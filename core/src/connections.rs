@@ -746,6 +746,7 @@ async fn save(
             let mut active = row.into_active_model();
             active.handle = Set(account.handle);
             active.display_name = Set(account.name);
+            active.avatar_url = Set(account.avatar_url);
             active.access_token_enc = Set(access_enc);
             active.refresh_token_enc = Set(refresh_enc);
             active.secret_enc = Set(secret_enc);
@@ -778,7 +779,7 @@ async fn save(
                 platform_user_id: Set(account.id),
                 handle: Set(account.handle),
                 display_name: Set(account.name),
-                avatar_url: Set(None),
+                avatar_url: Set(account.avatar_url),
                 access_token_enc: Set(access_enc),
                 refresh_token_enc: Set(refresh_enc),
                 token_expires_at: Set(tokens.expires_at),
@@ -1138,4 +1139,94 @@ pub async fn reseal_all(db: &DatabaseConnection, vault: &Vault) -> Result<usize,
         changed += 1;
     }
     Ok(changed)
+}
+
+/// What one round of [`daily_checks`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MaintenanceReport {
+    /// Connections verified with their network.
+    pub checked: usize,
+    /// Of those, how many the network refused (now "Needs reconnect").
+    pub refused: usize,
+    /// Expiry notifications created.
+    pub warned: usize,
+}
+
+/// The worker's daily round: verifies every connection not checked for a day, and notifies the
+/// workspace once, seven days ahead, about tokens that will expire and cannot be refreshed.
+pub async fn daily_checks(
+    db: &DatabaseConnection,
+    vault: &Vault,
+    networks: &Networks,
+    now: DateTime<Utc>,
+) -> Result<MaintenanceReport, ConnectionError> {
+    use crate::entities::notification;
+    let mut report = MaintenanceReport::default();
+    let stale = pc::Entity::find()
+        .filter(pc::Column::DisconnectedAt.is_null())
+        .filter(pc::Column::IsValid.eq(true))
+        .filter(
+            sea_orm::Condition::any()
+                .add(pc::Column::CheckedAt.is_null())
+                .add(pc::Column::CheckedAt.lt(now - Duration::days(1))),
+        )
+        .all(db)
+        .await?;
+    for row in stale {
+        let id = row.id;
+        report.checked += 1;
+        match verify_row(db, vault, networks, row, None).await {
+            Ok(_) => {}
+            Err(ConnectionError::Network(err)) if err.kind == ErrorKind::Auth => {
+                report.refused += 1
+            }
+            // A network being down or a broken row must not stop the round.
+            Err(err) => tracing::warn!(connection_id = %id, error = %err, "daily check failed"),
+        }
+    }
+    let live = pc::Entity::find()
+        .filter(pc::Column::DisconnectedAt.is_null())
+        .filter(pc::Column::IsValid.eq(true))
+        .all(db)
+        .await?;
+    for row in live {
+        let ConnectionStatus::Expiring { days } = status_of(&row, now) else {
+            continue;
+        };
+        let link = format!("/connections#connection-{}", row.id);
+        let already = notification::Entity::find()
+            .filter(notification::Column::WorkspaceId.eq(row.workspace_id))
+            .filter(notification::Column::Kind.eq("connection.expiring"))
+            .filter(notification::Column::Link.eq(link.clone()))
+            .one(db)
+            .await?;
+        if already.is_some() {
+            continue;
+        }
+        let platform: Platform = row.platform.into();
+        let when = match days {
+            0 => "today".to_owned(),
+            1 => "in 1 day".to_owned(),
+            n => format!("in {n} days"),
+        };
+        notification::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            workspace_id: Set(row.workspace_id),
+            user_id: Set(None),
+            kind: Set("connection.expiring".into()),
+            title: Set(format!("{} account {} expires {when}", platform.display_name(), row.handle)),
+            body: Set(format!(
+                "{} does not let OmniPlug renew this connection. Reconnect it before {} so scheduled posts keep going out.",
+                platform.display_name(),
+                row.token_expires_at.map(|at| at.format("%Y-%m-%d").to_string()).unwrap_or_default()
+            )),
+            link: Set(Some(link)),
+            read_at: Set(None),
+            created_at: Set(now),
+        }
+        .insert(db)
+        .await?;
+        report.warned += 1;
+    }
+    Ok(report)
 }

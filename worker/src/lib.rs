@@ -1,8 +1,9 @@
 //! OmniPlug's background worker as a library. `main.rs` reads configuration and calls
 //! [`run`]; tests build a [`Worker`] and drive [`Worker::step`] directly.
 //!
-//! Built so far: start-up (migrations, consumer groups on the `publish` and `plug` streams)
-//! and a heartbeat that `/health` and the dashboard use to tell whether anything can publish.
+//! Built so far: start-up (migrations, consumer groups on the `publish` and `plug` streams),
+//! a heartbeat that `/health` and the dashboard use to tell whether anything can publish, and
+//! an hourly maintenance round (daily re-verification of connections, expiry notifications).
 //! The publish, poll and plug handlers are not built yet.
 #![forbid(unsafe_code)]
 
@@ -11,13 +12,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use fred::{interfaces::StreamsInterface, prelude::Error as RedisError};
 use omniplug_core::{
-    Config, Stores,
+    Config, Stores, connections,
     queue::{PLUG_STREAM, PUBLISH_STREAM, QueueError, WORKER_GROUP},
     stores::StartupError,
 };
 
 /// How often the loop runs when there is nothing to do.
 pub const TICK: Duration = Duration::from_secs(1);
+/// How often the maintenance round runs (each connection is still checked once a day).
+pub const MAINTENANCE_EVERY: chrono::Duration = chrono::Duration::hours(1);
 
 /// Why the worker stopped or could not start.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +44,8 @@ impl From<RedisError> for WorkerError {
 pub struct StepReport {
     /// The heartbeat was recorded.
     pub heartbeat: bool,
+    /// The maintenance round, when this step ran it.
+    pub maintenance: Option<connections::MaintenanceReport>,
 }
 
 /// One worker process's state.
@@ -48,6 +53,8 @@ pub struct StepReport {
 pub struct Worker {
     stores: Stores,
     id: String,
+    networks: connections::Networks,
+    last_maintenance: std::sync::Mutex<Option<DateTime<Utc>>>,
 }
 
 impl Worker {
@@ -70,7 +77,13 @@ impl Worker {
                 Err(err) => return Err(err.into()),
             }
         }
-        Ok(Self { stores, id })
+        let networks = connections::Networks::from_config(&stores.config);
+        Ok(Self {
+            stores,
+            id,
+            networks,
+            last_maintenance: std::sync::Mutex::new(None),
+        })
     }
 
     /// This worker's consumer name.
@@ -86,7 +99,42 @@ impl Worker {
             .worker_heartbeat(&self.id, now.timestamp())
             .await?;
         metrics::counter!("omniplug_worker_ticks_total").increment(1);
-        Ok(StepReport { heartbeat: true })
+        let due = {
+            let mut last = self
+                .last_maintenance
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let due = last.is_none_or(|at| now - at >= MAINTENANCE_EVERY);
+            if due {
+                *last = Some(now);
+            }
+            due
+        };
+        let maintenance = if due {
+            match connections::daily_checks(
+                &self.stores.db,
+                &self.stores.vault,
+                &self.networks,
+                now,
+            )
+            .await
+            {
+                Ok(report) => {
+                    tracing::info!(?report, "maintenance round done");
+                    Some(report)
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "maintenance round failed; next one in an hour");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Ok(StepReport {
+            heartbeat: true,
+            maintenance,
+        })
     }
 
     /// Leaves cleanly: removes the heartbeat so `/health` stops counting this worker at once.

@@ -289,9 +289,10 @@ fn AccountRow(
     let display = card.name.clone();
     let history = card.history.clone();
     view! {
-        <li class="connection" data-testid="connection">
+        <li class="connection" id=format!("connection-{}", card.id) data-testid="connection">
             <div class="connection__head">
-                <div>
+                {card.avatar_url.clone().map(|src| view! { <img class="connection__avatar" src=src alt="" width="32" height="32" loading="lazy" /> })}
+                <div class="connection__who">
                     <span class="connection__name">{card.name.clone()}</span>
                     " "<span class="muted">{card.handle.clone()}</span>
                     {card.server.clone().map(|s| view! { <span class="muted">" on " {s}</span> })}

@@ -203,10 +203,31 @@ impl Network for BlueskyClient {
             .get(self.xrpc("com.atproto.server.getSession"))
             .bearer_auth(tokens.access.expose());
         let session: SessionInfo = self.http.send(request, what).await?.json(what)?;
+        // Name and picture live in the profile (served by the AppView through the PDS); an
+        // account without one, or a server without an AppView, simply has none.
+        let request = self
+            .http
+            .client
+            .get(self.xrpc("app.bsky.actor.getProfile"))
+            .query(&[("actor", session.did.as_str())])
+            .bearer_auth(tokens.access.expose());
+        let profile = match self.http.send(request, "reading the profile").await {
+            Ok(answer) => answer
+                .json::<Value>("reading the profile")
+                .unwrap_or_default(),
+            Err(_) => Value::Null,
+        };
+        let text = |key: &str| {
+            profile[key]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
         Ok(Account {
             id: session.did,
             handle: format!("@{}", session.handle),
-            name: None,
+            name: text("displayName"),
+            avatar_url: text("avatar"),
         })
     }
 

@@ -246,13 +246,14 @@ impl Network for InstagramClient {
             .http
             .client
             .get(self.graph("me"))
-            .query(&[("fields", "user_id,username,name")])
+            .query(&[("fields", "user_id,username,name,profile_picture_url")])
             .bearer_auth(tokens.access.expose());
         let me: Me = self.http.send(request, what).await?.json(what)?;
         Ok(Account {
             id: me.user_id.or(me.id).unwrap_or_default(),
             handle: format!("@{}", me.username),
             name: me.name,
+            avatar_url: me.profile_picture_url,
         })
     }
 
@@ -471,6 +472,8 @@ struct Me {
     username: String,
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    profile_picture_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

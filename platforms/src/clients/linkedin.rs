@@ -219,6 +219,7 @@ impl Network for LinkedInClient {
             id: format!("urn:li:person:{}", me.sub),
             handle: me.name.clone().unwrap_or_else(|| me.sub.clone()),
             name: me.name,
+            avatar_url: me.picture,
         })
     }
 
@@ -382,6 +383,8 @@ struct UserInfo {
     sub: String,
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    picture: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -82,6 +82,8 @@ pub struct Account {
     pub handle: String,
     /// The display name, when the network has one.
     pub name: Option<String>,
+    /// Profile picture, when the network gives one.
+    pub avatar_url: Option<String>,
 }
 
 /// An image to attach.

@@ -197,12 +197,14 @@ impl Network for XClient {
             .http
             .client
             .get(self.url("/2/users/me"))
+            .query(&[("user.fields", "profile_image_url")])
             .bearer_auth(tokens.access.expose());
         let me: Envelope<UserData> = self.http.send(request, what).await?.json(what)?;
         Ok(Account {
             id: me.data.id,
             handle: format!("@{}", me.data.username),
             name: Some(me.data.name),
+            avatar_url: me.data.profile_image_url,
         })
     }
 
@@ -317,6 +319,9 @@ pub struct UserData {
     pub name: String,
     /// Handle without the `@`.
     pub username: String,
+    /// Profile picture, when asked for with `user.fields=profile_image_url`.
+    #[serde(default)]
+    pub profile_image_url: Option<String>,
 }
 
 /// `data` of `POST /2/media/upload`.

@@ -160,7 +160,7 @@ async fn token(State(ctx): State<Ctx>, body: Bytes) -> Response {
     .into_response()
 }
 
-async fn me(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
+async fn me(State(ctx): State<Ctx>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let id = match user(&ctx, &headers) {
         Ok(id) => id,
         Err(response) => return response,
@@ -169,8 +169,14 @@ async fn me(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
     let Some(account) = world.account(Platform::X, &id) else {
         return error(StatusCode::NOT_FOUND, "Could not find the user.");
     };
-    Json(json!({ "data": { "id": account.id, "name": account.name, "username": account.handle } }))
-        .into_response()
+    let mut data = json!({ "id": account.id, "name": account.name, "username": account.handle });
+    if query.unwrap_or_default().contains("profile_image_url") {
+        data["profile_image_url"] = json!(format!(
+            "https://pbs.twimg.com/profile_images/sim/{}.png",
+            account.id
+        ));
+    }
+    Json(json!({ "data": data })).into_response()
 }
 
 async fn upload(State(ctx): State<Ctx>, headers: HeaderMap, Json(body): Json<Value>) -> Response {

@@ -136,6 +136,13 @@ async fn oauth_connects_x_linkedin_and_instagram_and_refuses_bad_expired_replaye
         assert_eq!(card["history"][0]["text"], "Connected — Ada", "{card}");
     }
     assert_eq!(view["can_manage"], true);
+    let x = cards.iter().find(|c| c["platform"] == "x").expect("x card");
+    assert!(
+        x["avatar_url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://pbs.twimg.com/")),
+        "{x}"
+    );
 
     // A made-up state.
     let (status, page) = follow(
