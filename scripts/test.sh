@@ -73,22 +73,23 @@ phase "Playwright end-to-end tests in Chromium"
 # Fresh data every run, even after an interrupted one.
 rm -rf "$SERVICES/e2e"
 mkdir -p "$SERVICES/e2e"
-(
-  export OMNIPLUG_DATA_DIR="$SERVICES/e2e" DATABASE_URL="sqlite://$SERVICES/e2e/omniplug.db?mode=rwc"
-  export REDIS_URL="redis://127.0.0.1:$TEST_REDIS_PORT" REDIS_PREFIX="e2e-$$"
-  export LEPTOS_SITE_ADDR="$E2E_ADDR" LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=omniplug
-  export RUST_LOG="${RUST_LOG:-warn}"
-  exec target/debug/worker
-) &
-E2E_PIDS+=($!)
-(
-  export OMNIPLUG_DATA_DIR="$SERVICES/e2e" DATABASE_URL="sqlite://$SERVICES/e2e/omniplug.db?mode=rwc"
-  export REDIS_URL="redis://127.0.0.1:$TEST_REDIS_PORT" REDIS_PREFIX="e2e-$$"
-  export LEPTOS_SITE_ADDR="$E2E_ADDR" LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=omniplug
-  export RUST_LOG="${RUST_LOG:-warn}"
-  exec target/debug/server
-) &
-E2E_PIDS+=($!)
+# Starts one of the binaries for the end-to-end run, in the background. The server's X app is
+# its own Sandbox network speaking X's API, so the OAuth popup flow runs end to end; LinkedIn
+# and Instagram stay unconfigured, as on a fresh install.
+start_e2e() {
+  (
+    export OMNIPLUG_DATA_DIR="$SERVICES/e2e" DATABASE_URL="sqlite://$SERVICES/e2e/omniplug.db?mode=rwc"
+    export REDIS_URL="redis://127.0.0.1:$TEST_REDIS_PORT" REDIS_PREFIX="e2e-$$"
+    export LEPTOS_SITE_ADDR="$E2E_ADDR" LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=omniplug
+    export OMNIPLUG_X_CLIENT_ID=omniplug-e2e OMNIPLUG_X_CLIENT_SECRET=e2e-secret
+    export OMNIPLUG_X_BASE_URL="http://$E2E_ADDR/sandbox-network/x"
+    export RUST_LOG="${RUST_LOG:-warn}"
+    exec "target/debug/$1"
+  ) &
+  E2E_PIDS+=($!)
+}
+start_e2e worker
+start_e2e server
 wait_for_url "http://$E2E_ADDR/health" 60
 # The dashboard test expects a live worker; wait for its first heartbeat, not just the server.
 for _ in $(seq 1 150); do

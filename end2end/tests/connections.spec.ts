@@ -26,7 +26,7 @@ async function blueskyAccount(request: APIRequestContext, pds: string) {
   return { handle, appPassword: (await app.json()).password as string };
 }
 
-test("connect the Sandbox and a Bluesky account from the Connections page, then disconnect one", async ({ page }) => {
+test("connect X in a popup, the Sandbox and a Bluesky account from the Connections page, then disconnect one", async ({ page }) => {
   const pds = process.env.ATPROTO_PDS_URL;
   test.skip(!pds && process.env.OMNIPLUG_REQUIRE_BLUESKY !== "1", "no local Bluesky network (make test starts one)");
   expect(pds, "ATPROTO_PDS_URL").toBeTruthy();
@@ -37,9 +37,20 @@ test("connect the Sandbox and a Bluesky account from the Connections page, then 
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Connections");
 
   // Networks without an app configured say what to set instead of offering a broken button.
+  const linkedin = page.getByTestId("network-linkedin");
+  await expect(linkedin.getByTestId("not-configured")).toContainText("OMNIPLUG_LINKEDIN_CLIENT_ID");
+  await expect(linkedin.getByRole("button")).toHaveCount(0);
+
+  // X (here the Sandbox speaking X's API): consent happens in a popup, which reports back to
+  // this page and closes; the card updates without a reload.
   const x = page.getByTestId("network-x");
-  await expect(x.getByTestId("not-configured")).toContainText("OMNIPLUG_X_CLIENT_ID");
-  await expect(x.getByRole("button")).toHaveCount(0);
+  const popupOpened = page.waitForEvent("popup");
+  await x.getByRole("button", { name: "Connect X" }).click();
+  const popup = await popupOpened;
+  await popup.waitForEvent("close");
+  await expect(page.getByTestId("connect-flash")).toContainText("on X.");
+  await expect(x.getByTestId("connection")).toHaveCount(1);
+  await expect(x.getByTestId("connection")).toContainText("Active");
 
   // The Sandbox: one click, clearly labelled as simulated.
   const sandbox = page.getByTestId("network-sandbox");

@@ -294,7 +294,7 @@ fn AccountRow(
                 {card.avatar_url.clone().map(|src| view! { <img class="connection__avatar" src=src alt="" width="32" height="32" loading="lazy" /> })}
                 <div class="connection__who">
                     <span class="connection__name">{card.name.clone()}</span>
-                    " "<span class="muted">{card.handle.clone()}</span>
+                    {(card.name != card.handle).then(|| view! { " " <span class="muted">{card.handle.clone()}</span> })}
                     {card.server.clone().map(|s| view! { <span class="muted">" on " {s}</span> })}
                     <br />
                     <span class="muted">"Connected since " {card.connected_since.clone()}</span>

@@ -20,6 +20,7 @@ pub(crate) fn routes() -> Router<Ctx> {
         .route("/i/oauth2/authorize", get(authorize))
         .route("/2/oauth2/token", post(token))
         .route("/2/users/me", get(me))
+        .route("/avatars/{file}", get(avatar))
         .route("/2/users/{id}/tweets", get(user_tweets))
         .route("/2/media/upload", post(upload))
         .route("/2/media/metadata", post(metadata))
@@ -171,10 +172,8 @@ async fn me(State(ctx): State<Ctx>, headers: HeaderMap, RawQuery(query): RawQuer
     };
     let mut data = json!({ "id": account.id, "name": account.name, "username": account.handle });
     if query.unwrap_or_default().contains("profile_image_url") {
-        data["profile_image_url"] = json!(format!(
-            "https://pbs.twimg.com/profile_images/sim/{}.png",
-            account.id
-        ));
+        // Served by the Sandbox itself: a simulation never points browsers at the real network.
+        data["profile_image_url"] = json!(format!("{}/x/avatars/{}.svg", ctx.base(), account.id));
     }
     Json(json!({ "data": data })).into_response()
 }
@@ -392,4 +391,34 @@ async fn user_tweets(
         .map(|p| tweet_json(&world, p, &fields))
         .collect();
     Json(json!({ "data": data, "meta": { "result_count": data.len() } })).into_response()
+}
+
+/// A generated profile picture: a coloured disc with the account's initial.
+async fn avatar(State(ctx): State<Ctx>, Path(file): Path<String>) -> Response {
+    let id = file.trim_end_matches(".svg");
+    let world = ctx.world();
+    let Some(account) = world.account(Platform::X, id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let initial = account
+        .handle
+        .chars()
+        .next()
+        .unwrap_or('?')
+        .to_ascii_uppercase();
+    let hue = account
+        .id
+        .bytes()
+        .fold(0u32, |h, b| (h * 31 + u32::from(b)) % 360);
+    let svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64"><circle cx="32" cy="32" r="32" fill="hsl({hue},55%,45%)"/><text x="32" y="42" font-family="sans-serif" font-size="28" text-anchor="middle" fill="white">{initial}</text></svg>"#
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        svg,
+    )
+        .into_response()
 }
