@@ -137,11 +137,15 @@ async fn oauth_connects_x_linkedin_and_instagram_and_refuses_bad_expired_replaye
     }
     assert_eq!(view["can_manage"], true);
     let x = cards.iter().find(|c| c["platform"] == "x").expect("x card");
-    assert!(
-        x["avatar_url"]
-            .as_str()
-            .is_some_and(|u| u.starts_with("https://pbs.twimg.com/")),
-        "{x}"
+    let avatar = x["avatar_url"]
+        .as_str()
+        .expect("X gives a profile picture")
+        .to_owned();
+    let picture = reqwest::get(&avatar).await.expect("the Sandbox serves it");
+    assert_eq!(
+        picture.headers()["content-type"],
+        "image/svg+xml",
+        "{avatar}"
     );
 
     // A made-up state.
