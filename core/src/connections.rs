@@ -8,7 +8,6 @@
 
 use std::time::Duration as StdDuration;
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use omniplug_platforms::{
     Platform,
@@ -21,10 +20,6 @@ use omniplug_platforms::{
         x::XClient,
     },
 };
-use ring::{
-    digest,
-    rand::{SecureRandom, SystemRandom},
-};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, prelude::Uuid, sea_query::Expr,
@@ -34,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     config::{Config, NetworkSettings, app_vars},
     entities::{PlatformKind, oauth_state, platform_connection as pc, user},
+    sessions::{hash_token, new_secret},
     tenancy::{AccessError, Action, WorkspaceAccess, authorize},
     vault::{SealedField, Vault, VaultError},
     workspaces::role_name,
@@ -444,24 +440,6 @@ async fn find(
         .ok_or(ConnectionError::NotFound)
 }
 
-fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    // Only fails when the OS has no randomness, and then nothing is safe anyway.
-    #[allow(clippy::expect_used)]
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .expect("operating system random source");
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn hash_state(state: &str) -> String {
-    digest::digest(&digest::SHA256, state.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Starts an OAuth connect: remembers a single-use `state` bound to this person, workspace and
 /// network for ten minutes, and returns the network's consent URL.
 pub async fn begin_oauth(
@@ -482,13 +460,13 @@ pub async fn begin_oauth(
         )));
     }
     let client = networks.client(platform, None)?;
-    let state = random_token();
+    let state = new_secret();
     let pkce = Pkce::generate();
     let id = Uuid::new_v4();
     let now = Utc::now();
     oauth_state::ActiveModel {
         id: Set(id),
-        state_hash: Set(hash_state(&state)),
+        state_hash: Set(hash_token(&state)),
         user_id: Set(access.user_id()),
         workspace_id: Set(access.workspace_id()),
         platform: Set(platform.into()),
@@ -556,7 +534,7 @@ pub async fn claim_state(
     state: &str,
 ) -> Result<oauth_state::Model, ConnectionError> {
     let found = oauth_state::Entity::find()
-        .filter(oauth_state::Column::StateHash.eq(hash_state(state)))
+        .filter(oauth_state::Column::StateHash.eq(hash_token(state)))
         .one(db)
         .await?
         .filter(|s| s.user_id == user_id && s.platform == PlatformKind::from(platform))
@@ -684,14 +662,14 @@ pub async fn connect_sandbox(
     access: &WorkspaceAccess,
 ) -> Result<ConnectionView, ConnectionError> {
     require(access, Action::ManageConnections)?;
-    let suffix: String = random_token()
+    let suffix: String = new_secret()
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .take(6)
         .collect::<String>()
         .to_lowercase();
     let handle = format!("you-{suffix}.sandbox");
-    let password = random_token();
+    let password = new_secret();
     networks
         .sandbox_client()
         .create_account(&handle, &format!("{handle}@sandbox.invalid"), &password)

@@ -13,6 +13,7 @@ pub mod health;
 pub mod identity;
 pub mod queue;
 pub mod sessions;
+pub mod shutdown;
 pub mod stores;
 pub mod telemetry;
 pub mod tenancy;

@@ -1,14 +1,5 @@
-import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { hydrated, watchConsole } from "./helpers";
-
-async function signUp(page: Page, name: string) {
-  const email = `${name.toLowerCase()}-${Date.now()}@example.com`;
-  const response = await page.request.post("/api/sign_up", {
-    form: { email, password: "correct horse battery", name, timezone: "UTC" },
-    headers: { accept: "application/json" },
-  });
-  expect(response.status(), await response.text()).toBe(200);
-}
+import { expect, test, type APIRequestContext } from "@playwright/test";
+import { hydrated, signUp, watchConsole } from "./helpers";
 
 // An account with an app password on the local Bluesky network `make test` runs.
 async function blueskyAccount(request: APIRequestContext, pds: string) {

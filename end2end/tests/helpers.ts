@@ -14,3 +14,13 @@ export function watchConsole(page: Page): string[] {
 export async function hydrated(page: Page) {
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
 }
+
+// Signs up through the server function; the page's context keeps the session cookie.
+export async function signUp(page: Page, name: string) {
+  const email = `${name.toLowerCase()}-${Date.now()}@example.com`;
+  const response = await page.request.post("/api/sign_up", {
+    form: { email, password: "correct horse battery", name, timezone: "UTC" },
+    headers: { accept: "application/json" },
+  });
+  expect(response.status(), await response.text()).toBe(200);
+}

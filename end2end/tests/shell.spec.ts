@@ -1,15 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
-import { hydrated, watchConsole } from "./helpers";
-
-// Signs up through the server function; the page's context keeps the session cookie.
-async function signUp(page: Page, name: string) {
-  const email = `${name.toLowerCase()}-${Date.now()}@example.com`;
-  const response = await page.request.post("/api/sign_up", {
-    form: { email, password: "correct horse battery", name, timezone: "UTC" },
-    headers: { accept: "application/json" },
-  });
-  expect(response.status(), await response.text()).toBe(200);
-}
+import { expect, test } from "@playwright/test";
+import { hydrated, signUp, watchConsole } from "./helpers";
 
 test("landing page hydrates: the auto-plug demo reacts to clicks", async ({ page }, testInfo) => {
   const errors = watchConsole(page);

@@ -139,7 +139,9 @@ fn callback_page(outcome: &Result<String, String>) -> Response {
 <body><p id="message">{text}</p><p><a id="continue" href="{fallback}">Back to Connections</a></p>
 <script>
 const payload = {script_payload};
-if (window.opener && window.opener.location.origin === window.location.origin) {{
+let sameOrigin = false;
+try {{ sameOrigin = !!window.opener && window.opener.location.origin === window.location.origin; }} catch (e) {{}}
+if (sameOrigin) {{
   window.opener.postMessage(payload, window.location.origin);
   window.close();
 }} else {{

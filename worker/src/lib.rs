@@ -179,29 +179,7 @@ pub async fn run(config: Config) -> Result<(), WorkerError> {
     }
     let worker = Worker::start(stores).await?;
     tracing::info!(worker = worker.id(), "worker started");
-    worker.run_until(shutdown_signal()).await;
+    worker.run_until(omniplug_core::shutdown::signal()).await;
     tracing::info!("worker stopped");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {},
-                    _ = term.recv() => {},
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -6,12 +6,12 @@ use axum::{
     body::Bytes,
     extract::{Path, RawQuery, State},
     http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Redirect, Response},
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde_json::{Value, json};
 
-use super::{CodeInfo, Container, Ctx, Denied, SimMedia, pairs, random_hex};
+use super::{Container, Ctx, Denied, SimMedia, pairs, random_hex};
 use crate::Platform;
 
 pub(crate) fn routes() -> Router<Ctx> {
@@ -80,29 +80,7 @@ fn caller(ctx: &Ctx, headers: &HeaderMap) -> Result<String, Response> {
 }
 
 async fn authorize(State(ctx): State<Ctx>, RawQuery(query): RawQuery) -> Response {
-    let q = pairs(&query.unwrap_or_default());
-    let (Some(redirect), Some(state)) = (q.get("redirect_uri"), q.get("state")) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            100,
-            "redirect_uri and state are required",
-        );
-    };
-    let code = format!("sim-code-{}", random_hex());
-    let mut world = ctx.world();
-    let account = world.consenting_account(Platform::Instagram);
-    world.codes.insert(
-        code.clone(),
-        CodeInfo {
-            platform: Platform::Instagram,
-            account: account.id,
-            redirect_uri: redirect.clone(),
-            challenge: None,
-        },
-    );
-    let sep = if redirect.contains('?') { '&' } else { '?' };
-    // Instagram appends `#_` to the redirect.
-    Redirect::to(&format!("{redirect}{sep}code={code}&state={state}#_")).into_response()
+    super::consent(&ctx, query)
 }
 
 async fn short_token(State(ctx): State<Ctx>, body: Bytes) -> Response {

@@ -6,12 +6,12 @@ use axum::{
     body::Bytes,
     extract::{Path, RawQuery, State},
     http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Redirect, Response},
+    response::{IntoResponse, Response},
     routing::{get, post, put},
 };
 use serde_json::{Value, json};
 
-use super::{CodeInfo, Ctx, Denied, SimMedia, pairs, random_hex};
+use super::{Ctx, Denied, SimMedia, oauth_error, pairs, random_hex};
 use crate::{Platform, clients::linkedin::encode_urn};
 
 pub(crate) fn routes() -> Router<Ctx> {
@@ -83,35 +83,7 @@ fn member(ctx: &Ctx, headers: &HeaderMap) -> Result<String, Response> {
 }
 
 async fn authorize(State(ctx): State<Ctx>, RawQuery(query): RawQuery) -> Response {
-    let q = pairs(&query.unwrap_or_default());
-    let (Some(redirect), Some(state)) = (q.get("redirect_uri"), q.get("state")) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "redirect_uri and state are required",
-        );
-    };
-    let code = format!("sim-code-{}", random_hex());
-    let mut world = ctx.world();
-    let account = world.consenting_account(Platform::LinkedIn);
-    world.codes.insert(
-        code.clone(),
-        CodeInfo {
-            platform: Platform::LinkedIn,
-            account: account.id,
-            redirect_uri: redirect.clone(),
-            challenge: None,
-        },
-    );
-    let sep = if redirect.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{redirect}{sep}code={code}&state={state}")).into_response()
-}
-
-fn oauth_error(error: &str, description: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({ "error": error, "error_description": description })),
-    )
-        .into_response()
+    super::consent(&ctx, query)
 }
 
 async fn token(State(ctx): State<Ctx>, body: Bytes) -> Response {

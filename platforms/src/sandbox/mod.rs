@@ -747,7 +747,12 @@ pub(crate) fn error_for(platform: Platform, status: StatusCode, message: &str) -
     match platform {
         Platform::X => x::error(status, message),
         Platform::LinkedIn => linkedin::error(status, message),
-        Platform::Instagram => instagram::error(status, 1, message),
+        // Graph code 1 is its "unknown error, retry"; 100 is an invalid parameter.
+        Platform::Instagram => instagram::error(
+            status,
+            if status.is_server_error() { 1 } else { 100 },
+            message,
+        ),
         Platform::Bluesky | Platform::Sandbox => {
             bluesky::error(status, "InternalServerError", message)
         }
@@ -762,6 +767,56 @@ fn rate_limited(platform: Platform, reset: Duration) -> Response {
         Platform::Instagram => instagram::rate_limited(reset),
         Platform::Bluesky | Platform::Sandbox => bluesky::rate_limited(reset_at),
     }
+}
+
+/// A network's consent page, approving at once for the newest account (the person who just
+/// signed in there): remembers a code for `redirect_uri` and sends the browser back with it.
+/// X also demands a PKCE S256 challenge; Instagram appends `#_` to its redirects.
+pub(crate) fn consent(ctx: &Ctx, query: Option<String>) -> Response {
+    let q = pairs(&query.unwrap_or_default());
+    let bad = |message: &str| error_for(ctx.platform, StatusCode::BAD_REQUEST, message);
+    let (Some(redirect), Some(state)) = (q.get("redirect_uri"), q.get("state")) else {
+        return bad("redirect_uri and state are required");
+    };
+    let pkce = ctx.platform == Platform::X;
+    if pkce && q.get("code_challenge_method").map(String::as_str) != Some("S256") {
+        return bad("code_challenge_method must be S256");
+    }
+    let code = format!("sim-code-{}", random_hex());
+    let mut world = ctx.world();
+    let account = world.consenting_account(ctx.platform);
+    world.codes.insert(
+        code.clone(),
+        CodeInfo {
+            platform: ctx.platform,
+            account: account.id,
+            redirect_uri: redirect.clone(),
+            challenge: if pkce {
+                q.get("code_challenge").cloned()
+            } else {
+                None
+            },
+        },
+    );
+    let sep = if redirect.contains('?') { '&' } else { '?' };
+    let fragment = if ctx.platform == Platform::Instagram {
+        "#_"
+    } else {
+        ""
+    };
+    axum::response::Redirect::to(&format!(
+        "{redirect}{sep}code={code}&state={state}{fragment}"
+    ))
+    .into_response()
+}
+
+/// An OAuth token-endpoint error (RFC 6749 §5.2), as X and LinkedIn send them.
+pub(crate) fn oauth_error(error: &str, description: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(serde_json::json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
 }
 
 /// 16 random hex digits.

@@ -5,14 +5,14 @@ use axum::{
     body::Bytes,
     extract::{Path, RawQuery, State},
     http::{HeaderMap, StatusCode, header},
-    response::{IntoResponse, Redirect, Response},
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{CodeInfo, Ctx, Denied, SimMedia, denied as deny, pairs, random_hex};
+use super::{Ctx, Denied, SimMedia, denied as deny, oauth_error, pairs};
 use crate::{Platform, clients::Pkce, text};
 
 pub(crate) fn routes() -> Router<Ctx> {
@@ -70,41 +70,7 @@ fn user(ctx: &Ctx, headers: &HeaderMap) -> Result<String, Response> {
 }
 
 async fn authorize(State(ctx): State<Ctx>, RawQuery(query): RawQuery) -> Response {
-    let q = pairs(&query.unwrap_or_default());
-    let (Some(redirect), Some(state)) = (q.get("redirect_uri"), q.get("state")) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "redirect_uri and state are required",
-        );
-    };
-    if q.get("code_challenge_method").map(String::as_str) != Some("S256") {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "code_challenge_method must be S256",
-        );
-    }
-    let code = format!("sim-code-{}", random_hex());
-    let mut world = ctx.world();
-    let account = world.consenting_account(Platform::X);
-    world.codes.insert(
-        code.clone(),
-        CodeInfo {
-            platform: Platform::X,
-            account: account.id,
-            redirect_uri: redirect.clone(),
-            challenge: q.get("code_challenge").cloned(),
-        },
-    );
-    let sep = if redirect.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{redirect}{sep}code={code}&state={state}")).into_response()
-}
-
-fn oauth_error(error: &str, description: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({ "error": error, "error_description": description })),
-    )
-        .into_response()
+    super::consent(&ctx, query)
 }
 
 async fn token(State(ctx): State<Ctx>, body: Bytes) -> Response {

@@ -57,9 +57,9 @@ async fn owner(app: &TestApp) -> (Browser, String) {
     (ada, ws)
 }
 
-/// Follows an OAuth connect the way the browser does: begin, consent (the Sandbox approves at
-/// once), and the redirect back to our callback. Returns (callback URL, callback status, page).
-async fn oauth(browser: &Browser, ws: &str, platform: &str) -> (String, u16, String) {
+/// Starts an OAuth connect and passes the consent page (the Sandbox approves at once):
+/// returns where the network sends the browser back.
+async fn consent(browser: &Browser, ws: &str, platform: &str) -> String {
     let consent_url: String = serde_json::from_value(
         browser
             .ok(
@@ -80,10 +80,15 @@ async fn oauth(browser: &Browser, ws: &str, platform: &str) -> (String, u16, Str
         303,
         "the Sandbox's consent redirects back"
     );
-    let callback = consent.headers()["location"]
+    consent.headers()["location"]
         .to_str()
         .expect("location")
-        .to_owned();
+        .to_owned()
+}
+
+/// A whole OAuth connect, ending on our callback: (callback URL, its status, its page).
+async fn oauth(browser: &Browser, ws: &str, platform: &str) -> (String, u16, String) {
+    let callback = consent(browser, ws, platform).await;
     let (status, page) = follow(browser, &callback).await;
     (callback, status, page)
 }
@@ -158,21 +163,7 @@ async fn oauth_connects_x_linkedin_and_instagram_and_refuses_bad_expired_replaye
     assert!(page.contains("not valid"), "{page}");
 
     // Someone else's state: bound to the person who started connecting.
-    let consent_url: String = serde_json::from_value(
-        ada.ok("begin_connect", &[("workspace_id", &ws), ("platform", "x")])
-            .await,
-    )
-    .expect("url");
-    let callback = ada
-        .client
-        .get(&consent_url)
-        .send()
-        .await
-        .expect("consent")
-        .headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
+    let callback = consent(&ada, &ws, "x").await;
     let (mallory, _) = owner(&app).await;
     let (status, page) = follow(&mallory, &callback).await;
     assert_eq!(status, 400);
@@ -186,21 +177,7 @@ async fn oauth_connects_x_linkedin_and_instagram_and_refuses_bad_expired_replaye
     assert_eq!(status, 400);
 
     // Older than ten minutes.
-    let consent_url: String = serde_json::from_value(
-        ada.ok("begin_connect", &[("workspace_id", &ws), ("platform", "x")])
-            .await,
-    )
-    .expect("url");
-    let callback = ada
-        .client
-        .get(&consent_url)
-        .send()
-        .await
-        .expect("consent")
-        .headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
+    let callback = consent(&ada, &ws, "x").await;
     oauth_state::Entity::update_many()
         .col_expr(
             oauth_state::Column::ExpiresAt,
