@@ -11,6 +11,7 @@ pub mod db;
 pub mod entities;
 pub mod health;
 pub mod identity;
+pub mod post_rules;
 pub mod queue;
 pub mod sessions;
 pub mod shutdown;
