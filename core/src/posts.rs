@@ -1,0 +1,443 @@
+//! Posts as people write them: save a draft, schedule it, edit it, unschedule it, delete it.
+//! A post has one target per selected connection (with that network's text override) and at
+//! most one auto-plug per targeted network.
+//!
+//! Every change is a compare-and-set on the post's `version` and its status, so an edit made
+//! from a stale page, or racing the worker that has started publishing, is refused instead of
+//! silently lost. Publishing itself (the worker's transitions) is not built yet.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use omniplug_platforms::Platform;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
+    DbErr, EntityTrait, QueryFilter, QueryOrder, TransactionTrait, prelude::Uuid, sea_query::Expr,
+};
+
+use crate::{
+    entities::{
+        PlatformKind, PlugStatus, PostStatus, TargetState, auto_plug, platform_connection as pc,
+        post, post_target,
+    },
+    post_rules::{FieldError, PlugDraft, PostDraft, check_post, resolve_schedule},
+    tenancy::{Action, WorkspaceAccess},
+    workspaces::role_name,
+};
+
+/// The longest text a draft may hold (well above every network's limit; a guard, not a rule).
+pub const MAX_DRAFT_CHARS: usize = 20_000;
+
+/// Why a post could not be saved; each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    /// Outside the caller's workspace, or gone (also for connections that are).
+    #[error("Not found.")]
+    NotFound,
+    /// A member whose role is too low.
+    #[error("Your role does not allow this. Ask a workspace {needed} or owner.")]
+    Forbidden {
+        /// The least role that may, in words.
+        needed: &'static str,
+    },
+    /// What is wrong, field by field.
+    #[error("{}", .0.first().map_or("Check the post.", |e| e.message.as_str()))]
+    Invalid(Vec<FieldError>),
+    /// Publishing has started or finished: the post can no longer change.
+    #[error("This post is {0} and can no longer be changed.")]
+    Locked(&'static str),
+    /// Someone (or the worker) changed it since the caller loaded it.
+    #[error("This post was changed in the meantime. Reload it to see the latest version.")]
+    Conflict,
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+}
+
+/// What the composer sends.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PostInput {
+    /// Text for every network unless overridden.
+    pub text: String,
+    /// Per-network versions of the text.
+    pub overrides: Vec<(Platform, String)>,
+    /// The accounts to post to.
+    pub connection_ids: Vec<Uuid>,
+    /// Auto-plugs, at most one per targeted network.
+    pub plugs: Vec<PlugDraft>,
+    /// When to publish, as a wall-clock time in `time_zone`; `None` keeps a draft.
+    pub schedule: Option<NaiveDateTime>,
+    /// The person's IANA time zone.
+    pub time_zone: String,
+}
+
+/// A post with its targets and plugs, and a note about how its time was read (DST overlap).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedPost {
+    /// The post.
+    pub post: post::Model,
+    /// One per connection.
+    pub targets: Vec<post_target::Model>,
+    /// One per plugged network.
+    pub plugs: Vec<auto_plug::Model>,
+    /// Set when the schedule time was ambiguous.
+    pub note: Option<String>,
+}
+
+fn require(access: &WorkspaceAccess, action: Action) -> Result<(), PostError> {
+    if access.can(action) {
+        Ok(())
+    } else {
+        Err(PostError::Forbidden {
+            needed: role_name(action.min_role()),
+        })
+    }
+}
+
+fn status_words(status: PostStatus) -> &'static str {
+    match status {
+        PostStatus::Publishing => "publishing",
+        PostStatus::Published => "published",
+        PostStatus::PartiallyPublished => "partly published",
+        _ => "in use",
+    }
+}
+
+/// Statuses a person may still edit.
+const EDITABLE: [PostStatus; 4] = [
+    PostStatus::Draft,
+    PostStatus::Scheduled,
+    PostStatus::Failed,
+    PostStatus::Missed,
+];
+
+/// Checks the input against the workspace's connections and the rules; returns the
+/// connections, the status to store, the instant and the note.
+async fn prepare(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    input: &PostInput,
+    now: DateTime<Utc>,
+) -> Result<
+    (
+        Vec<pc::Model>,
+        PostStatus,
+        Option<DateTime<Utc>>,
+        Option<String>,
+    ),
+    PostError,
+> {
+    let mut ids = input.connection_ids.clone();
+    ids.sort();
+    ids.dedup();
+    let connections = pc::Entity::find()
+        .filter(pc::Column::WorkspaceId.eq(access.workspace_id()))
+        .filter(pc::Column::DisconnectedAt.is_null())
+        .filter(pc::Column::Id.is_in(ids.clone()))
+        .all(db)
+        .await?;
+    if connections.len() != ids.len() {
+        return Err(PostError::NotFound);
+    }
+    if input.text.chars().count() > MAX_DRAFT_CHARS {
+        return Err(PostError::Invalid(vec![FieldError {
+            field: "text".into(),
+            message: format!("Keep posts under {MAX_DRAFT_CHARS} characters."),
+        }]));
+    }
+    let Some(local) = input.schedule else {
+        return Ok((connections, PostStatus::Draft, None, None));
+    };
+    let draft = PostDraft {
+        text: input.text.clone(),
+        overrides: input.overrides.clone(),
+        targets: connections
+            .iter()
+            .map(|c| Platform::from(c.platform))
+            .collect(),
+        plugs: input.plugs.clone(),
+    };
+    let mut errors = check_post(&draft);
+    let resolved = resolve_schedule(local, &input.time_zone, now)
+        .map_err(|e| errors.push(e))
+        .ok();
+    match resolved {
+        Some(resolved) if errors.is_empty() => Ok((
+            connections,
+            PostStatus::Scheduled,
+            Some(resolved.at),
+            resolved.note,
+        )),
+        _ => Err(PostError::Invalid(errors)),
+    }
+}
+
+/// Writes the targets and plugs of a post (after removing any old ones).
+async fn write_children(
+    txn: &DatabaseTransaction,
+    post: &post::Model,
+    input: &PostInput,
+    connections: &[pc::Model],
+    now: DateTime<Utc>,
+) -> Result<(Vec<post_target::Model>, Vec<auto_plug::Model>), DbErr> {
+    post_target::Entity::delete_many()
+        .filter(post_target::Column::PostId.eq(post.id))
+        .exec(txn)
+        .await?;
+    auto_plug::Entity::delete_many()
+        .filter(auto_plug::Column::PostId.eq(post.id))
+        .exec(txn)
+        .await?;
+    let mut targets = Vec::with_capacity(connections.len());
+    for connection in connections {
+        let platform = Platform::from(connection.platform);
+        let content_override = input
+            .overrides
+            .iter()
+            .find(|(p, _)| *p == platform)
+            .map(|(_, t)| t.clone());
+        targets.push(
+            post_target::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                post_id: Set(post.id),
+                workspace_id: Set(post.workspace_id),
+                platform: Set(connection.platform),
+                connection_id: Set(connection.id),
+                content_override: Set(content_override),
+                state: Set(TargetState::Pending),
+                attempts: Set(0),
+                next_attempt_at: Set(post.scheduled_at),
+                lease_until: Set(None),
+                platform_post_id: Set(None),
+                platform_post_url: Set(None),
+                like_count: Set(0),
+                comment_count: Set(0),
+                repost_count: Set(0),
+                impression_count: Set(0),
+                last_polled_at: Set(None),
+                next_poll_at: Set(None),
+                published_at: Set(None),
+                fail_reason: Set(None),
+                version: Set(0),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(txn)
+            .await?,
+        );
+    }
+    let mut plugs = Vec::with_capacity(input.plugs.len());
+    for plug in &input.plugs {
+        plugs.push(
+            auto_plug::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                post_id: Set(post.id),
+                workspace_id: Set(post.workspace_id),
+                platform: Set(PlatformKind::from(plug.platform)),
+                content: Set(plug.text.clone()),
+                trigger: Set(plug.trigger),
+                trigger_value: Set(plug.value),
+                status: Set(PlugStatus::Pending),
+                fired_at: Set(None),
+                plug_post_id: Set(None),
+                plug_post_url: Set(None),
+                fail_reason: Set(None),
+                version: Set(0),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(txn)
+            .await?,
+        );
+    }
+    Ok((targets, plugs))
+}
+
+/// Saves a new post: a draft without a schedule, scheduled with one (then fully checked).
+#[tracing::instrument(skip_all, fields(workspace_id = %access.workspace_id()), err(level = tracing::Level::INFO))]
+pub async fn create(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    input: &PostInput,
+    now: DateTime<Utc>,
+) -> Result<SavedPost, PostError> {
+    require(access, Action::WritePosts)?;
+    let (connections, status, scheduled_at, note) = prepare(db, access, input, now).await?;
+    let txn = db.begin().await?;
+    let saved = post::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        workspace_id: Set(access.workspace_id()),
+        author_id: Set(Some(access.user_id())),
+        content: Set(input.text.clone()),
+        media: Set(serde_json::json!([])),
+        status: Set(status),
+        scheduled_at: Set(scheduled_at),
+        published_at: Set(None),
+        fail_reason: Set(None),
+        version: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let (targets, plugs) = write_children(&txn, &saved, input, &connections, now).await?;
+    txn.commit().await?;
+    Ok(SavedPost {
+        post: saved,
+        targets,
+        plugs,
+        note,
+    })
+}
+
+/// Replaces a post's content, accounts, plugs and schedule, if it is still at `version` and
+/// not publishing or published.
+#[tracing::instrument(skip_all, fields(workspace_id = %access.workspace_id(), %id), err(level = tracing::Level::INFO))]
+pub async fn update(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    id: Uuid,
+    version: i32,
+    input: &PostInput,
+    now: DateTime<Utc>,
+) -> Result<SavedPost, PostError> {
+    require(access, Action::WritePosts)?;
+    let current = find(db, access, id).await?;
+    if !EDITABLE.contains(&current.status) {
+        return Err(PostError::Locked(status_words(current.status)));
+    }
+    let (connections, status, scheduled_at, note) = prepare(db, access, input, now).await?;
+    let txn = db.begin().await?;
+    let changed = post::Entity::update_many()
+        .col_expr(post::Column::Content, Expr::value(input.text.clone()))
+        .col_expr(post::Column::Status, Expr::value(status))
+        .col_expr(post::Column::ScheduledAt, Expr::value(scheduled_at))
+        .col_expr(
+            post::Column::FailReason,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(post::Column::Version, Expr::value(version + 1))
+        .col_expr(post::Column::UpdatedAt, Expr::value(now))
+        .filter(post::Column::Id.eq(id))
+        .filter(post::Column::WorkspaceId.eq(access.workspace_id()))
+        .filter(post::Column::Version.eq(version))
+        .filter(post::Column::Status.is_in(EDITABLE))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        txn.rollback().await?;
+        return Err(conflict_or_lock(db, access, id).await);
+    }
+    let saved = post::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(PostError::NotFound)?;
+    let (targets, plugs) = write_children(&txn, &saved, input, &connections, now).await?;
+    txn.commit().await?;
+    Ok(SavedPost {
+        post: saved,
+        targets,
+        plugs,
+        note,
+    })
+}
+
+/// Turns a scheduled (or missed, or failed) post back into a draft.
+pub async fn unschedule(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    id: Uuid,
+    version: i32,
+) -> Result<SavedPost, PostError> {
+    require(access, Action::WritePosts)?;
+    let changed = post::Entity::update_many()
+        .col_expr(post::Column::Status, Expr::value(PostStatus::Draft))
+        .col_expr(
+            post::Column::ScheduledAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(post::Column::Version, Expr::value(version + 1))
+        .col_expr(post::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(post::Column::Id.eq(id))
+        .filter(post::Column::WorkspaceId.eq(access.workspace_id()))
+        .filter(post::Column::Version.eq(version))
+        .filter(post::Column::Status.is_in(EDITABLE))
+        .exec(db)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(conflict_or_lock(db, access, id).await);
+    }
+    get(db, access, id).await
+}
+
+/// Deletes a post that is not being published (a published one may be deleted: it stays on
+/// the networks, OmniPlug forgets it).
+pub async fn delete(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    id: Uuid,
+) -> Result<(), PostError> {
+    require(access, Action::WritePosts)?;
+    let current = find(db, access, id).await?;
+    let deleted = post::Entity::delete_many()
+        .filter(post::Column::Id.eq(id))
+        .filter(post::Column::WorkspaceId.eq(access.workspace_id()))
+        .filter(post::Column::Status.ne(PostStatus::Publishing))
+        .exec(db)
+        .await?;
+    if deleted.rows_affected != 1 {
+        return Err(PostError::Locked(status_words(current.status)));
+    }
+    Ok(())
+}
+
+/// A post with its targets and plugs (anyone in the workspace).
+pub async fn get(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    id: Uuid,
+) -> Result<SavedPost, PostError> {
+    require(access, Action::Read)?;
+    let found = find(db, access, id).await?;
+    let targets = post_target::Entity::find()
+        .filter(post_target::Column::PostId.eq(id))
+        .order_by_asc(post_target::Column::Id)
+        .all(db)
+        .await?;
+    let plugs = auto_plug::Entity::find()
+        .filter(auto_plug::Column::PostId.eq(id))
+        .order_by_asc(auto_plug::Column::Id)
+        .all(db)
+        .await?;
+    Ok(SavedPost {
+        post: found,
+        targets,
+        plugs,
+        note: None,
+    })
+}
+
+async fn find(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    id: Uuid,
+) -> Result<post::Model, PostError> {
+    post::Entity::find_by_id(id)
+        .filter(post::Column::WorkspaceId.eq(access.workspace_id()))
+        .one(db)
+        .await?
+        .ok_or(PostError::NotFound)
+}
+
+/// Why a compare-and-set found nothing: gone, locked by publishing, or a newer version.
+async fn conflict_or_lock(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    id: Uuid,
+) -> PostError {
+    match find(db, access, id).await {
+        Ok(current) if !EDITABLE.contains(&current.status) => {
+            PostError::Locked(status_words(current.status))
+        }
+        Ok(_) => PostError::Conflict,
+        Err(err) => err,
+    }
+}
