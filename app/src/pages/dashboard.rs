@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::{
     components::layout::{AppShell, EmptyState},
+    connections::{CardStatus, list_connections},
     session::Me,
     status::get_system_status,
 };
@@ -16,6 +17,17 @@ pub fn DashboardPage() -> impl IntoView {
         view! { <a class="button button--primary" href="/compose">"New post"</a> }.into_any();
 
     let me = Me::get();
+    // Accounts that need someone's attention: reconnect now, or soon.
+    let connections = Resource::new(
+        || (),
+        move |_| async move {
+            let workspace = me.0.await?.and_then(|user| user.workspace);
+            match workspace {
+                Some(ws) => list_connections(ws.id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
     view! {
         <AppShell title="Dashboard" action=action>
             <Transition fallback=|| ()>
@@ -33,6 +45,41 @@ pub fn DashboardPage() -> impl IntoView {
                             </p>
                         }
                     })
+                })}
+            </Transition>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let Ok(Some(view)) = connections.await else { return ().into_any() };
+                    if view.connections.is_empty() {
+                        return view! {
+                            <p class="banner banner--warn" role="status" data-testid="connect-prompt">
+                                "Connect an account to start posting — the Sandbox network works in one click. "
+                                <a href="/connections">"Go to Connections"</a>
+                            </p>
+                        }.into_any();
+                    }
+                    view.connections
+                        .into_iter()
+                        .filter(|c| c.status != CardStatus::Active)
+                        .map(|c| {
+                            let network = c.platform.display_name();
+                            let text = match c.status {
+                                CardStatus::NeedsReconnect => format!(
+                                    "{network} account {} needs reconnecting{}.",
+                                    c.handle,
+                                    c.problem.as_deref().map(|p| format!(": {p}")).unwrap_or_default()
+                                ),
+                                _ => format!("{network} account {}: {}.", c.handle, c.status_text.to_lowercase()),
+                            };
+                            let class = if c.status == CardStatus::NeedsReconnect { "banner banner--error" } else { "banner banner--warn" };
+                            view! {
+                                <p class=class role="alert" data-testid="connection-banner">
+                                    {text} " " <a href=format!("/connections#connection-{}", c.id)>"Reconnect"</a>
+                                </p>
+                            }
+                        })
+                        .collect_view()
+                        .into_any()
                 })}
             </Transition>
             <section class="card system-status" aria-labelledby="system-status-title">

@@ -781,3 +781,41 @@ async fn bluesky_on_a_real_server_takes_app_passwords_and_refuses_the_main_one()
         .await;
     assert_eq!(checked["status"], "active");
 }
+
+#[tokio::test]
+async fn the_dashboard_invites_a_first_connection_and_flags_one_that_needs_reconnecting() {
+    let app = TestApp::spawn().await;
+    let (ada, ws) = owner(&app).await;
+    let page = ada.get("/dashboard").await.text().await.expect("page");
+    assert!(
+        page.contains("Connect an account to start posting"),
+        "no accounts yet"
+    );
+
+    let card = ada.ok("connect_sandbox", &[("workspace_id", &ws)]).await;
+    let handle = card["handle"].as_str().expect("handle").to_owned();
+    let page = ada.get("/dashboard").await.text().await.expect("page");
+    assert!(!page.contains("Connect an account to start posting"));
+    assert!(!page.contains("needs reconnecting"), "all is well");
+
+    pc::Entity::update_many()
+        .col_expr(pc::Column::IsValid, Expr::value(false))
+        .col_expr(
+            pc::Column::LastError,
+            Expr::value(Some("Token has been revoked".to_owned())),
+        )
+        .exec(&app.stores.db)
+        .await
+        .expect("revoke");
+    let page = ada.get("/dashboard").await.text().await.expect("page");
+    assert!(
+        page.contains(&format!(
+            "Sandbox account {handle} needs reconnecting: Token has been revoked."
+        )),
+        "the dashboard says which account and why"
+    );
+    assert!(page.contains(&format!(
+        "/connections#connection-{}",
+        card["id"].as_str().expect("id")
+    )));
+}
