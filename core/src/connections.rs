@@ -127,16 +127,6 @@ impl From<PlatformError> for ConnectionError {
     }
 }
 
-fn require(access: &WorkspaceAccess, action: Action) -> Result<(), ConnectionError> {
-    if access.can(action) {
-        Ok(())
-    } else {
-        Err(ConnectionError::Forbidden {
-            needed: role_name(action.min_role()),
-        })
-    }
-}
-
 /// Builds platform clients from the server's configuration.
 #[derive(Debug, Clone)]
 pub struct Networks {
@@ -417,7 +407,7 @@ pub async fn list(
     db: &DatabaseConnection,
     access: &WorkspaceAccess,
 ) -> Result<Vec<ConnectionView>, ConnectionError> {
-    require(access, Action::Read)?;
+    access.check(Action::Read)?;
     let rows = pc::Entity::find()
         .filter(pc::Column::WorkspaceId.eq(access.workspace_id()))
         .filter(pc::Column::DisconnectedAt.is_null())
@@ -449,7 +439,7 @@ pub async fn begin_oauth(
     access: &WorkspaceAccess,
     platform: Platform,
 ) -> Result<String, ConnectionError> {
-    require(access, Action::ManageConnections)?;
+    access.check(Action::ManageConnections)?;
     if !matches!(
         platform,
         Platform::X | Platform::LinkedIn | Platform::Instagram
@@ -587,7 +577,7 @@ pub async fn connect_with_password(
         password,
         base_url,
     } = login;
-    require(access, Action::ManageConnections)?;
+    access.check(Action::ManageConnections)?;
     if !matches!(platform, Platform::Bluesky | Platform::Sandbox) {
         return Err(ConnectionError::Invalid(format!(
             "{} connects through its own sign-in page.",
@@ -661,7 +651,7 @@ pub async fn connect_sandbox(
     networks: &Networks,
     access: &WorkspaceAccess,
 ) -> Result<ConnectionView, ConnectionError> {
-    require(access, Action::ManageConnections)?;
+    access.check(Action::ManageConnections)?;
     let suffix: String = new_secret()
         .chars()
         .filter(char::is_ascii_alphanumeric)
@@ -790,7 +780,7 @@ pub async fn rename(
     id: Uuid,
     label: &str,
 ) -> Result<ConnectionView, ConnectionError> {
-    require(access, Action::ManageConnections)?;
+    access.check(Action::ManageConnections)?;
     let label = label.trim();
     if label.chars().count() > 100 {
         return Err(ConnectionError::Invalid(
@@ -819,7 +809,7 @@ pub async fn disconnect(
     access: &WorkspaceAccess,
     id: Uuid,
 ) -> Result<(), ConnectionError> {
-    require(access, Action::ManageConnections)?;
+    access.check(Action::ManageConnections)?;
     let row = find(db, access, id).await?;
     let by = person_name(db, access.user_id()).await?;
     let history = push_history(&row, "disconnected", by.as_deref(), None);
@@ -846,7 +836,7 @@ pub async fn check(
     access: &WorkspaceAccess,
     id: Uuid,
 ) -> Result<ConnectionView, ConnectionError> {
-    require(access, Action::Read)?;
+    access.check(Action::Read)?;
     let row = find(db, access, id).await?;
     let by = person_name(db, access.user_id()).await?;
     verify_row(db, vault, networks, row, by.as_deref()).await

@@ -19,7 +19,7 @@ use crate::{
         post, post_target,
     },
     post_rules::{FieldError, PlugDraft, PostDraft, check_post, resolve_schedule},
-    tenancy::{Action, WorkspaceAccess},
+    tenancy::{AccessError, Action, WorkspaceAccess},
     workspaces::role_name,
 };
 
@@ -52,6 +52,18 @@ pub enum PostError {
     Database(#[from] DbErr),
 }
 
+impl From<AccessError> for PostError {
+    fn from(err: AccessError) -> Self {
+        match err {
+            AccessError::NotFound => Self::NotFound,
+            AccessError::Forbidden { needed } => Self::Forbidden {
+                needed: role_name(needed),
+            },
+            AccessError::Database(err) => Self::Database(err),
+        }
+    }
+}
+
 /// What the composer sends.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PostInput {
@@ -80,16 +92,6 @@ pub struct SavedPost {
     pub plugs: Vec<auto_plug::Model>,
     /// Set when the schedule time was ambiguous.
     pub note: Option<String>,
-}
-
-fn require(access: &WorkspaceAccess, action: Action) -> Result<(), PostError> {
-    if access.can(action) {
-        Ok(())
-    } else {
-        Err(PostError::Forbidden {
-            needed: role_name(action.min_role()),
-        })
-    }
 }
 
 fn status_words(status: PostStatus) -> &'static str {
@@ -259,7 +261,7 @@ pub async fn create(
     input: &PostInput,
     now: DateTime<Utc>,
 ) -> Result<SavedPost, PostError> {
-    require(access, Action::WritePosts)?;
+    access.check(Action::WritePosts)?;
     let (connections, status, scheduled_at, note) = prepare(db, access, input, now).await?;
     let txn = db.begin().await?;
     let saved = post::ActiveModel {
@@ -299,7 +301,7 @@ pub async fn update(
     input: &PostInput,
     now: DateTime<Utc>,
 ) -> Result<SavedPost, PostError> {
-    require(access, Action::WritePosts)?;
+    access.check(Action::WritePosts)?;
     let current = find(db, access, id).await?;
     if !EDITABLE.contains(&current.status) {
         return Err(PostError::Locked(status_words(current.status)));
@@ -347,7 +349,7 @@ pub async fn unschedule(
     id: Uuid,
     version: i32,
 ) -> Result<SavedPost, PostError> {
-    require(access, Action::WritePosts)?;
+    access.check(Action::WritePosts)?;
     let changed = post::Entity::update_many()
         .col_expr(post::Column::Status, Expr::value(PostStatus::Draft))
         .col_expr(
@@ -375,7 +377,7 @@ pub async fn delete(
     access: &WorkspaceAccess,
     id: Uuid,
 ) -> Result<(), PostError> {
-    require(access, Action::WritePosts)?;
+    access.check(Action::WritePosts)?;
     let current = find(db, access, id).await?;
     let deleted = post::Entity::delete_many()
         .filter(post::Column::Id.eq(id))
@@ -395,7 +397,7 @@ pub async fn get(
     access: &WorkspaceAccess,
     id: Uuid,
 ) -> Result<SavedPost, PostError> {
-    require(access, Action::Read)?;
+    access.check(Action::Read)?;
     let found = find(db, access, id).await?;
     let targets = post_target::Entity::find()
         .filter(post_target::Column::PostId.eq(id))

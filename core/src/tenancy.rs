@@ -97,6 +97,18 @@ impl WorkspaceAccess {
     pub fn can(&self, action: Action) -> bool {
         self.role >= action.min_role()
     }
+
+    /// `Ok` when this member may also do `action`, else the role it takes: every service
+    /// re-checks its own action with this, whatever the access was built for.
+    pub fn check(&self, action: Action) -> Result<(), AccessError> {
+        if self.can(action) {
+            Ok(())
+        } else {
+            Err(AccessError::Forbidden {
+                needed: action.min_role(),
+            })
+        }
+    }
 }
 
 /// Checks that `user_id` belongs to `workspace_id` with a role allowed to do `action`.

@@ -122,16 +122,6 @@ pub fn parse_role(raw: &str) -> Result<Role, WorkspaceError> {
     }
 }
 
-fn require(access: &WorkspaceAccess, action: Action) -> Result<(), WorkspaceError> {
-    if access.can(action) {
-        Ok(())
-    } else {
-        Err(WorkspaceError::Forbidden {
-            needed: role_name(action.min_role()),
-        })
-    }
-}
-
 /// A workspace name: trimmed, 1–80 characters.
 pub fn parse_name(raw: &str) -> Result<String, WorkspaceError> {
     let name = raw.trim();
@@ -249,7 +239,7 @@ pub async fn rename(
     access: &WorkspaceAccess,
     name: &str,
 ) -> Result<workspace::Model, WorkspaceError> {
-    require(access, Action::ManageMembers)?;
+    access.check(Action::ManageMembers)?;
     let name = parse_name(name)?;
     let mut active = get(db, access).await?.into_active_model();
     active.name = Set(name.clone());
@@ -276,7 +266,7 @@ pub async fn delete(
     access: &WorkspaceAccess,
     confirm: &str,
 ) -> Result<(), WorkspaceError> {
-    require(access, Action::DeleteWorkspace)?;
+    access.check(Action::DeleteWorkspace)?;
     let found = get(db, access).await?;
     if confirm.trim() != found.name {
         return Err(WorkspaceError::ConfirmName);
@@ -310,7 +300,7 @@ pub async fn members(
     db: &DatabaseConnection,
     access: &WorkspaceAccess,
 ) -> Result<Vec<Member>, WorkspaceError> {
-    require(access, Action::Read)?;
+    access.check(Action::Read)?;
     let mut rows: Vec<Member> = membership::Entity::find()
         .filter(membership::Column::WorkspaceId.eq(access.workspace_id()))
         .order_by_asc(membership::Column::CreatedAt)
@@ -330,7 +320,7 @@ pub async fn pending_invitations(
     access: &WorkspaceAccess,
     now: DateTime<Utc>,
 ) -> Result<Vec<invitation::Model>, WorkspaceError> {
-    require(access, Action::Read)?;
+    access.check(Action::Read)?;
     Ok(invitation::Entity::find()
         .filter(invitation::Column::WorkspaceId.eq(access.workspace_id()))
         .filter(invitation::Column::AcceptedAt.is_null())
@@ -369,7 +359,7 @@ pub async fn change_role(
     membership_id: Uuid,
     role: Role,
 ) -> Result<membership::Model, WorkspaceError> {
-    require(access, Action::ManageMembers)?;
+    access.check(Action::ManageMembers)?;
     let txn = db.begin().await?;
     let target = member_in(&txn, access, membership_id).await?;
     if target.role == role {
@@ -406,7 +396,7 @@ pub async fn remove_member(
     access: &WorkspaceAccess,
     membership_id: Uuid,
 ) -> Result<(), WorkspaceError> {
-    require(access, Action::ManageMembers)?;
+    access.check(Action::ManageMembers)?;
     remove(db, access, membership_id).await
 }
 
@@ -468,7 +458,7 @@ pub async fn transfer_ownership(
     access: &WorkspaceAccess,
     membership_id: Uuid,
 ) -> Result<(), WorkspaceError> {
-    require(access, Action::TransferOwnership)?;
+    access.check(Action::TransferOwnership)?;
     let txn = db.begin().await?;
     let target = member_in(&txn, access, membership_id).await?;
     if target.user_id == access.user_id() {
@@ -516,7 +506,7 @@ pub async fn invite(
     role: Role,
     now: DateTime<Utc>,
 ) -> Result<NewInvitation, WorkspaceError> {
-    require(access, Action::ManageMembers)?;
+    access.check(Action::ManageMembers)?;
     let email = Email::parse(email)?;
     if role == Role::Owner {
         return Err(WorkspaceError::InviteAsOwner);
@@ -574,7 +564,7 @@ pub async fn revoke_invitation(
     access: &WorkspaceAccess,
     invitation_id: Uuid,
 ) -> Result<(), WorkspaceError> {
-    require(access, Action::ManageMembers)?;
+    access.check(Action::ManageMembers)?;
     let deleted = invitation::Entity::delete_many()
         .filter(invitation::Column::Id.eq(invitation_id))
         .filter(invitation::Column::WorkspaceId.eq(access.workspace_id()))
