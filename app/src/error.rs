@@ -9,14 +9,21 @@ use serde::{Deserialize, Serialize};
 
 /// What went wrong, in words for the person using the app.
 ///
-/// On the wire it is `{"kind": "...", "message": "...", "retry_after_secs": n?}`, so API clients
-/// get the same sentence the interface shows.
+/// On the wire it is `{"kind": "...", "message": "...", "retry_after_secs": n?, "fields": [...]?}`,
+/// so API clients get the same sentence the interface shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(into = "ErrorBody", try_from = "ErrorBody")]
 pub enum AppError {
     /// Input the person can correct (400).
     #[error("{0}")]
     Invalid(String),
+    /// Several fields to correct, each with its sentence (400), for forms that show them in
+    /// place. The message is the first one.
+    #[error("{}", .0.first().map_or("Check the form.", |f| f.message.as_str()))]
+    InvalidFields(Vec<FieldMessage>),
+    /// Changed by someone else since it was loaded (409).
+    #[error("{0}")]
+    Conflict(String),
     /// Wrong e-mail or password (401).
     #[error("{0}")]
     WrongCredentials(String),
@@ -47,7 +54,8 @@ impl AppError {
     /// The HTTP status the server answers with.
     pub fn status(&self) -> u16 {
         match self {
-            AppError::Invalid(_) | AppError::Request(_) => 400,
+            AppError::Invalid(_) | AppError::InvalidFields(_) | AppError::Request(_) => 400,
+            AppError::Conflict(_) => 409,
             AppError::WrongCredentials(_) | AppError::Unauthenticated => 401,
             AppError::Forbidden(_) => 403,
             AppError::NotFound => 404,
@@ -56,6 +64,15 @@ impl AppError {
             AppError::Internal => 500,
         }
     }
+}
+
+/// One field's problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldMessage {
+    /// The form field (`text`, `plugs.x.value`, `scheduled_at`, …).
+    pub field: String,
+    /// What to change.
+    pub message: String,
 }
 
 /// The JSON shape of an [`AppError`].
@@ -68,12 +85,16 @@ pub struct ErrorBody {
     /// For `rate_limited`: seconds until the next attempt is allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
+    /// For `invalid` answers about several fields: each one's problem.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldMessage>,
 }
 
 impl From<AppError> for ErrorBody {
     fn from(err: AppError) -> Self {
         let kind = match &err {
-            AppError::Invalid(_) => "invalid",
+            AppError::Invalid(_) | AppError::InvalidFields(_) => "invalid",
+            AppError::Conflict(_) => "conflict",
             AppError::WrongCredentials(_) => "wrong_credentials",
             AppError::Unauthenticated => "unauthenticated",
             AppError::NotFound => "not_found",
@@ -87,10 +108,15 @@ impl From<AppError> for ErrorBody {
             AppError::RateLimited(secs) => Some(*secs),
             _ => None,
         };
+        let fields = match &err {
+            AppError::InvalidFields(fields) => fields.clone(),
+            _ => Vec::new(),
+        };
         ErrorBody {
             kind: kind.to_owned(),
             message: err.to_string(),
             retry_after_secs,
+            fields,
         }
     }
 }
@@ -100,7 +126,9 @@ impl TryFrom<ErrorBody> for AppError {
 
     fn try_from(body: ErrorBody) -> Result<Self, Self::Error> {
         Ok(match body.kind.as_str() {
+            "invalid" if !body.fields.is_empty() => AppError::InvalidFields(body.fields),
             "invalid" => AppError::Invalid(body.message),
+            "conflict" => AppError::Conflict(body.message),
             "wrong_credentials" => AppError::WrongCredentials(body.message),
             "unauthenticated" => AppError::Unauthenticated,
             "not_found" => AppError::NotFound,
@@ -147,6 +175,11 @@ mod tests {
     fn errors_round_trip_through_json_with_their_message() {
         let all = [
             AppError::Invalid("Enter your name.".into()),
+            AppError::InvalidFields(vec![FieldMessage {
+                field: "text".into(),
+                message: "Write something first.".into(),
+            }]),
+            AppError::Conflict("Reload it.".into()),
             AppError::WrongCredentials("No match.".into()),
             AppError::Unauthenticated,
             AppError::NotFound,
@@ -197,6 +230,26 @@ pub mod ssr {
             E::Forbidden { .. } => fail(AppError::Forbidden(err.to_string())),
             E::Database(cause) => internal(cause),
             other => fail(AppError::Invalid(other.to_string())),
+        }
+    }
+
+    /// Maps a post service refusal to what the person sees.
+    pub fn post_error(err: omniplug_core::posts::PostError) -> AppError {
+        use omniplug_core::posts::PostError as E;
+        match err {
+            E::NotFound => fail(AppError::NotFound),
+            E::Forbidden { .. } => fail(AppError::Forbidden(err.to_string())),
+            E::Invalid(fields) => fail(AppError::InvalidFields(
+                fields
+                    .into_iter()
+                    .map(|f| super::FieldMessage {
+                        field: f.field,
+                        message: f.message,
+                    })
+                    .collect(),
+            )),
+            E::Conflict | E::Locked(_) => fail(AppError::Conflict(err.to_string())),
+            E::Database(cause) => internal(cause),
         }
     }
 

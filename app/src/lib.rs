@@ -9,6 +9,7 @@ pub mod components;
 pub mod connections;
 pub mod error;
 pub mod pages;
+pub mod posts;
 pub mod routes;
 pub mod session;
 pub mod status;

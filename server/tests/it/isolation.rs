@@ -6,7 +6,9 @@
 use std::collections::BTreeSet;
 
 use crate::support::TestApp;
-use omniplug_core::entities::{audit_log, invitation, membership, platform_connection, workspace};
+use omniplug_core::entities::{
+    audit_log, invitation, membership, platform_connection, post, workspace,
+};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, prelude::Uuid};
 
 /// How a server function relates to workspaces.
@@ -34,6 +36,9 @@ fn classify(endpoint: &str) -> Option<Scope> {
         "disconnect_connection" | "check_connection" => {
             Workspace(&["workspace_id", "connection_id"])
         }
+        "save_post" => Workspace(&["workspace_id", "post[post_id]", "post[text]"]),
+        "get_post" | "delete_post" => Workspace(&["workspace_id", "post_id"]),
+        "unschedule_post" => Workspace(&["workspace_id", "post_id", "version"]),
         "sign_up" | "log_in" => Unscoped("creates or opens the caller's own session"),
         "log_out" | "log_out_everywhere" | "current_user" => Unscoped("the caller's own sessions"),
         "update_profile" | "change_password" => Unscoped("the caller's own account"),
@@ -67,13 +72,18 @@ async fn snapshot(app: &TestApp, ws: Uuid) -> String {
         .all(db)
         .await
         .expect("db");
+    let posts = post::Entity::find()
+        .filter(post::Column::WorkspaceId.eq(ws))
+        .all(db)
+        .await
+        .expect("db");
     let audit = audit_log::Entity::find()
         .filter(audit_log::Column::WorkspaceId.eq(ws))
         .all(db)
         .await
         .expect("db")
         .len();
-    format!("{w:?}\n{members:?}\n{invites:?}\n{connections:?}\naudit entries: {audit}")
+    format!("{w:?}\n{members:?}\n{invites:?}\n{connections:?}\n{posts:?}\naudit entries: {audit}")
 }
 
 #[tokio::test]
@@ -99,6 +109,13 @@ async fn every_workspace_scoped_server_function_answers_not_found_for_another_wo
         .to_owned();
     let connected = bea.ok("connect_sandbox", &[("workspace_id", &ws_b)]).await;
     let connection_b = connected["id"].as_str().expect("connection").to_owned();
+    let saved = bea
+        .ok(
+            "save_post",
+            &[("workspace_id", &ws_b), ("post[text]", "Bea's draft")],
+        )
+        .await;
+    let post_b = saved["id"].as_str().expect("post").to_owned();
     let b_id: Uuid = ws_b.parse().expect("uuid");
     let before = snapshot(&app, b_id).await;
 
@@ -127,9 +144,16 @@ async fn every_workspace_scoped_server_function_answers_not_found_for_another_wo
         scoped += 1;
         // B's workspace id with B's other ids, then A's own workspace id with B's other ids.
         for workspace_id in [&ws_b, &ws_a] {
-            let has_other_ids = fields
-                .iter()
-                .any(|f| *f == "member_id" || *f == "invitation_id" || *f == "connection_id");
+            let has_other_ids = fields.iter().any(|f| {
+                [
+                    "member_id",
+                    "invitation_id",
+                    "connection_id",
+                    "post_id",
+                    "post[post_id]",
+                ]
+                .contains(f)
+            });
             if workspace_id == &ws_a && !has_other_ids {
                 continue;
             }
@@ -143,6 +167,9 @@ async fn every_workspace_scoped_server_function_answers_not_found_for_another_wo
                         "member_id" => member_b.as_str(),
                         "invitation_id" => invitation_b.as_str(),
                         "connection_id" => connection_b.as_str(),
+                        "post_id" | "post[post_id]" => post_b.as_str(),
+                        "post[text]" => "Taken over",
+                        "version" => "0",
                         "platform" => "x",
                         "handle" => "mallory.test",
                         "app_password" => "not-a-real-one",

@@ -8,5 +8,6 @@ mod connections;
 mod health;
 mod isolation;
 mod pages;
+mod posts;
 mod roles;
 mod workspaces;

@@ -3,8 +3,8 @@
 //! also deletes the workspace and transfers ownership. Checked through the server functions,
 //! with a fresh workspace for every (action, role) pair so one allowed call cannot mask the next.
 //!
-//! Writing posts and billing have no server functions yet; their rows of the matrix are
-//! covered by `omniplug_core::tenancy`'s unit test until they do.
+//! Billing has no server functions yet; its row of the matrix is covered by
+//! `omniplug_core::tenancy`'s unit test until it does.
 
 use crate::support::{Browser, TestApp};
 
@@ -20,6 +20,8 @@ struct Setup {
     invitation: String,
     /// A Sandbox account Olivia connected.
     connection: String,
+    /// A draft Olivia wrote.
+    post: String,
 }
 
 async fn setup(role: &str) -> Setup {
@@ -68,6 +70,16 @@ async fn setup(role: &str) -> Setup {
         .ok("connect_sandbox", &[("workspace_id", &workspace)])
         .await;
     let connection = connected["id"].as_str().expect("connection").to_owned();
+    let draft = olivia
+        .ok(
+            "save_post",
+            &[
+                ("workspace_id", &workspace),
+                ("post[text]", "Olivia's draft"),
+            ],
+        )
+        .await;
+    let post = draft["id"].as_str().expect("post").to_owned();
     Setup {
         _app: app,
         actor,
@@ -75,6 +87,7 @@ async fn setup(role: &str) -> Setup {
         tom,
         invitation,
         connection,
+        post,
     }
 }
 
@@ -104,6 +117,7 @@ async fn check(
             let message = body["message"].as_str().unwrap_or_default();
             assert!(
                 message == "Your role does not allow this. Ask a workspace admin or owner."
+                    || message == "Your role does not allow this. Ask a workspace editor or owner."
                     || message == "Only a workspace owner can do this.",
                 "{endpoint} as {role}: {message}"
             );
@@ -231,4 +245,20 @@ async fn connecting_renaming_and_disconnecting_is_for_admins_and_owners() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn writing_posts_is_for_editors_and_up_and_reading_for_everyone() {
+    check("save_post", [false, true, true, true], |s| {
+        vec![ws(s), ("post[text]", "An idea".into())]
+    })
+    .await;
+    check("get_post", [true, true, true, true], |s| {
+        vec![ws(s), ("post_id", s.post.clone())]
+    })
+    .await;
+    check("delete_post", [false, true, true, true], |s| {
+        vec![ws(s), ("post_id", s.post.clone())]
+    })
+    .await;
 }

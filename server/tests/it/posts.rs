@@ -1,0 +1,227 @@
+//! The post server functions through the real server: drafts, scheduling with field-by-field
+//! refusals, the person's own time zone, compare-and-set editing, unscheduling and deleting.
+
+use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
+use omniplug_core::entities::post;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use serde_json::Value;
+
+use crate::support::{Browser, TestApp};
+
+async fn with_sandbox_account(app: &TestApp) -> (Browser, String, String) {
+    let ada = app.browser();
+    ada.sign_up("ada@example.com", "Ada").await; // time zone Europe/Paris
+    let ws = ada.workspace_id().await;
+    let card = ada.ok("connect_sandbox", &[("workspace_id", &ws)]).await;
+    let connection = card["id"].as_str().expect("connection").to_owned();
+    (ada, ws, connection)
+}
+
+/// The next last Sunday of March, when Paris skips 02:00–03:00.
+fn next_paris_gap() -> NaiveDate {
+    let today = Utc::now().date_naive();
+    (today.year()..)
+        .map(|year| {
+            let end = NaiveDate::from_ymd_opt(year, 3, 31).expect("date");
+            end - Duration::days(i64::from(end.weekday().num_days_from_sunday()))
+        })
+        .find(|day| *day > today)
+        .expect("a future March")
+}
+
+async fn save(browser: &Browser, fields: &[(&str, &str)]) -> reqwest::Response {
+    browser.call("save_post", fields).await
+}
+
+#[tokio::test]
+async fn drafts_save_and_scheduling_answers_field_by_field() {
+    let app = TestApp::spawn().await;
+    let (ada, ws, connection) = with_sandbox_account(&app).await;
+
+    let draft = ada
+        .ok(
+            "save_post",
+            &[("workspace_id", &ws), ("post[text]", "An idea")],
+        )
+        .await;
+    assert_eq!(
+        (draft["status"].as_str(), draft["version"].as_i64()),
+        (Some("DRAFT"), Some(0))
+    );
+
+    // Scheduling checks everything and says where.
+    let long = "a".repeat(501);
+    let gap = format!("{}T02:30", next_paris_gap());
+    assert_eq!(next_paris_gap().weekday(), Weekday::Sun);
+    let response = save(
+        &ada,
+        &[
+            ("workspace_id", &ws),
+            ("post[text]", &long),
+            ("post[connection_ids][0]", &connection),
+            ("post[plugs][0][platform]", "x"),
+            ("post[plugs][0][text]", "Get it"),
+            ("post[plugs][0][trigger]", "likes"),
+            ("post[plugs][0][value]", "10"),
+            ("post[schedule]", &gap),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["kind"], "invalid");
+    let fields: Vec<(String, String)> = body["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .map(|f| {
+            (
+                f["field"].as_str().unwrap_or_default().to_owned(),
+                f["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            (
+                "text".to_owned(),
+                "Sandbox allows 500 characters; this is 501. Shorten it by 1.".to_owned()
+            ),
+            (
+                "plugs.x".to_owned(),
+                "This post does not go to X; add a X account or remove the plug.".to_owned()
+            ),
+            (
+                "scheduled_at".to_owned(),
+                format!(
+                    "02:30 on {} does not exist in Europe/Paris: the clocks skip that hour. Pick another time.",
+                    next_paris_gap()
+                )
+            ),
+        ]
+    );
+    assert_eq!(
+        body["message"], fields[0].1,
+        "the message is the first field's"
+    );
+
+    let (status, message) = crate::support::error_of(
+        save(
+            &ada,
+            &[
+                ("workspace_id", &ws),
+                ("post[text]", "Hi"),
+                ("post[schedule]", "tomorrow morning"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, message.as_str()),
+        (400, "Use a date and time like 2026-12-01T09:30.")
+    );
+}
+
+#[tokio::test]
+async fn a_scheduled_post_is_edited_once_per_version_then_unscheduled_and_deleted() {
+    let app = TestApp::spawn().await;
+    let (ada, ws, connection) = with_sandbox_account(&app).await;
+    // Tokyo keeps one offset all year (UTC+9), so the expected instant is plain arithmetic.
+    ada.ok(
+        "update_profile",
+        &[("name", "Ada"), ("timezone", "Asia/Tokyo")],
+    )
+    .await;
+    let day = Utc::now().date_naive() + Duration::days(30);
+    let local = format!("{day}T09:30");
+    let fields = |text: &'static str, version: &'static str, id: &str| {
+        vec![
+            ("workspace_id", ws.clone()),
+            ("post[post_id]", id.to_owned()),
+            ("post[version]", version.to_owned()),
+            ("post[text]", text.to_owned()),
+            ("post[connection_ids][0]", connection.clone()),
+            ("post[plugs][0][platform]", "sandbox".to_owned()),
+            ("post[plugs][0][text]", "Get it at omniplug.test".to_owned()),
+            ("post[plugs][0][trigger]", "time_after_publish".to_owned()),
+            ("post[plugs][0][value]", "60".to_owned()),
+            ("post[schedule]", local.clone()),
+        ]
+    };
+    let as_refs =
+        |v: &[(&'static str, String)]| v.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    let first = as_refs(&fields("Launch day", "0", ""));
+    let first: Vec<(&str, &str)> = first.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let saved = ada.ok("save_post", &first).await;
+    assert_eq!(saved["status"], "SCHEDULED");
+    assert_eq!(
+        saved["scheduled_at"],
+        format!("{day}T00:30:00Z"),
+        "09:30 in Tokyo"
+    );
+    assert_eq!(saved["targets"][0]["state"], "PENDING");
+    assert_eq!(saved["plugs"][0]["trigger"], "TIME_AFTER_PUBLISH");
+    let id = saved["id"].as_str().expect("id").to_owned();
+
+    let edit = as_refs(&fields("Launch day, edited", "0", &id));
+    let edit: Vec<(&str, &str)> = edit.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let edited = ada.ok("save_post", &edit).await;
+    assert_eq!(
+        (edited["text"].as_str(), edited["version"].as_i64()),
+        (Some("Launch day, edited"), Some(1))
+    );
+    // The same edit again comes from a stale page.
+    let (status, message) = crate::support::error_of(save(&ada, &edit).await).await;
+    assert_eq!(
+        (status, message.as_str()),
+        (
+            409,
+            "This post was changed in the meantime. Reload it to see the latest version."
+        )
+    );
+
+    let drafted = ada
+        .ok(
+            "unschedule_post",
+            &[("workspace_id", &ws), ("post_id", &id), ("version", "1")],
+        )
+        .await;
+    assert_eq!(
+        (drafted["status"].as_str(), drafted["scheduled_at"].as_str()),
+        (Some("DRAFT"), None)
+    );
+
+    // Once the worker is publishing it, nothing changes it.
+    post::Entity::update_many()
+        .col_expr(
+            post::Column::Status,
+            Expr::value(omniplug_core::entities::PostStatus::Publishing),
+        )
+        .filter(post::Column::Id.eq(id.parse::<sea_orm::prelude::Uuid>().expect("uuid")))
+        .exec(&app.stores.db)
+        .await
+        .expect("publishing");
+    let (status, message) = ada
+        .err("delete_post", &[("workspace_id", &ws), ("post_id", &id)])
+        .await;
+    assert_eq!(
+        (status, message.as_str()),
+        (409, "This post is publishing and can no longer be changed.")
+    );
+    post::Entity::update_many()
+        .col_expr(
+            post::Column::Status,
+            Expr::value(omniplug_core::entities::PostStatus::Draft),
+        )
+        .exec(&app.stores.db)
+        .await
+        .expect("back");
+    ada.ok("delete_post", &[("workspace_id", &ws), ("post_id", &id)])
+        .await;
+    let (status, _) = ada
+        .err("get_post", &[("workspace_id", &ws), ("post_id", &id)])
+        .await;
+    assert_eq!(status, 404);
+}
