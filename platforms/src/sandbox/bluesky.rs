@@ -13,7 +13,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{Ctx, Denied, SimMedia, all_values, pairs, random_hex};
+use super::{Caller, Ctx, Denied, SimMedia, all_values, pairs, random_hex};
 use crate::text;
 
 pub(crate) fn routes() -> Router<Ctx> {
@@ -175,15 +175,7 @@ async fn refresh_session(State(ctx): State<Ctx>, headers: HeaderMap) -> Response
     Json(session_json(&did, &handle, &tokens)).into_response()
 }
 
-fn caller(ctx: &Ctx, headers: &HeaderMap) -> Result<String, Response> {
-    ctx.authorize(headers).map_err(|why| denied(&why))
-}
-
-async fn get_session(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
-    let did = match caller(&ctx, &headers) {
-        Ok(did) => did,
-        Err(response) => return response,
-    };
+async fn get_session(State(ctx): State<Ctx>, Caller(did): Caller) -> Response {
     let world = ctx.world();
     let handle = world
         .account(ctx.platform, &did)
@@ -192,10 +184,12 @@ async fn get_session(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
     Json(json!({ "did": did, "handle": handle, "active": true })).into_response()
 }
 
-async fn upload_blob(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(response) = caller(&ctx, &headers) {
-        return response;
-    }
+async fn upload_blob(
+    State(ctx): State<Ctx>,
+    _caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let mime = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -216,13 +210,9 @@ async fn upload_blob(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) ->
 
 async fn create_record(
     State(ctx): State<Ctx>,
-    headers: HeaderMap,
+    Caller(did): Caller,
     Json(body): Json<Value>,
 ) -> Response {
-    let did = match caller(&ctx, &headers) {
-        Ok(did) => did,
-        Err(response) => return response,
-    };
     if body["repo"].as_str() != Some(did.as_str()) {
         return error(
             StatusCode::BAD_REQUEST,
@@ -382,14 +372,7 @@ async fn list_records(State(ctx): State<Ctx>, RawQuery(query): RawQuery) -> Resp
     Json(json!({ "records": records })).into_response()
 }
 
-async fn get_posts(
-    State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    if let Err(response) = caller(&ctx, &headers) {
-        return response;
-    }
+async fn get_posts(State(ctx): State<Ctx>, _caller: Caller, RawQuery(query): RawQuery) -> Response {
     let uris = all_values(&query.unwrap_or_default(), "uris");
     if uris.len() > 25 {
         return error(

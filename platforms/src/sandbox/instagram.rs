@@ -11,7 +11,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{Container, Ctx, Denied, SimMedia, pairs, random_hex};
+use super::{Caller, Container, Ctx, Denied, SimMedia, pairs, random_hex};
 use crate::Platform;
 
 pub(crate) fn routes() -> Router<Ctx> {
@@ -75,10 +75,6 @@ pub(crate) fn rate_limited(reset: std::time::Duration) -> Response {
     response
 }
 
-fn caller(ctx: &Ctx, headers: &HeaderMap) -> Result<String, Response> {
-    ctx.authorize(headers).map_err(|why| denied(&why))
-}
-
 async fn authorize(State(ctx): State<Ctx>, RawQuery(query): RawQuery) -> Response {
     super::consent(&ctx, query)
 }
@@ -118,7 +114,7 @@ fn trade(ctx: &Ctx, query: Option<String>, grant: &str) -> Response {
     if let Some(Ok(value)) = q.get("access_token").map(|t| format!("Bearer {t}").parse()) {
         headers.insert("authorization", value);
     }
-    let account = match caller(ctx, &headers) {
+    let account = match ctx.authorize(&headers).map_err(|why| denied(&why)) {
         Ok(account) => account,
         Err(response) => return response,
     };
@@ -135,11 +131,7 @@ async fn refresh(State(ctx): State<Ctx>, RawQuery(query): RawQuery) -> Response 
     trade(&ctx, query, "ig_refresh_token")
 }
 
-async fn me(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
-    let id = match caller(&ctx, &headers) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+async fn me(State(ctx): State<Ctx>, Caller(id): Caller) -> Response {
     let world = ctx.world();
     let Some(account) = world.account(Platform::Instagram, &id) else {
         return error(StatusCode::BAD_REQUEST, 100, "Unknown user");
@@ -177,13 +169,10 @@ fn media_json(world: &super::World, post: &super::SimPost, fields: &str) -> Valu
 /// `GET /{id}`: a container's status or a media object's fields.
 async fn node(
     State(ctx): State<Ctx>,
-    headers: HeaderMap,
+    _caller: Caller,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(response) = caller(&ctx, &headers) {
-        return response;
-    }
     let fields = pairs(&query.unwrap_or_default())
         .remove("fields")
         .unwrap_or_default();
@@ -209,10 +198,7 @@ async fn node(
     }
 }
 
-async fn many(State(ctx): State<Ctx>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    if let Err(response) = caller(&ctx, &headers) {
-        return response;
-    }
+async fn many(State(ctx): State<Ctx>, _caller: Caller, RawQuery(query): RawQuery) -> Response {
     let q = pairs(&query.unwrap_or_default());
     let fields = q.get("fields").cloned().unwrap_or_default();
     let world = ctx.world();
@@ -240,14 +226,10 @@ async fn many(State(ctx): State<Ctx>, headers: HeaderMap, RawQuery(query): RawQu
 
 async fn create_container(
     State(ctx): State<Ctx>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path(user): Path<String>,
     body: Bytes,
 ) -> Response {
-    let account = match caller(&ctx, &headers) {
-        Ok(account) => account,
-        Err(response) => return response,
-    };
     if account != user {
         return error(
             StatusCode::BAD_REQUEST,
@@ -315,14 +297,10 @@ async fn create_container(
 
 async fn publish(
     State(ctx): State<Ctx>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path(user): Path<String>,
     body: Bytes,
 ) -> Response {
-    let account = match caller(&ctx, &headers) {
-        Ok(account) => account,
-        Err(response) => return response,
-    };
     let form = pairs(&String::from_utf8_lossy(&body));
     let creation = form.get("creation_id").cloned().unwrap_or_default();
     let mut world = ctx.world();
@@ -374,14 +352,10 @@ async fn publish(
 
 async fn comment(
     State(ctx): State<Ctx>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path(media): Path<String>,
     body: Bytes,
 ) -> Response {
-    let account = match caller(&ctx, &headers) {
-        Ok(account) => account,
-        Err(response) => return response,
-    };
     let form = pairs(&String::from_utf8_lossy(&body));
     let Some(message) = form.get("message").filter(|m| !m.trim().is_empty()) else {
         return error(
@@ -413,13 +387,10 @@ async fn comment(
 
 async fn list_media(
     State(ctx): State<Ctx>,
-    headers: HeaderMap,
+    _caller: Caller,
     Path(user): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(response) = caller(&ctx, &headers) {
-        return response;
-    }
     let q = pairs(&query.unwrap_or_default());
     let fields = q.get("fields").cloned().unwrap_or_default();
     let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(25);

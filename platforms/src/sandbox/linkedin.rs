@@ -11,7 +11,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{Ctx, Denied, SimMedia, oauth_error, pairs, random_hex};
+use super::{Caller, Ctx, Denied, SimMedia, oauth_error, pairs, random_hex};
 use crate::{Platform, clients::linkedin::encode_urn};
 
 pub(crate) fn routes() -> Router<Ctx> {
@@ -78,10 +78,6 @@ fn versioned(headers: &HeaderMap) -> Result<(), Response> {
     }
 }
 
-fn member(ctx: &Ctx, headers: &HeaderMap) -> Result<String, Response> {
-    ctx.authorize(headers).map_err(|why| denied(&why))
-}
-
 async fn authorize(State(ctx): State<Ctx>, RawQuery(query): RawQuery) -> Response {
     super::consent(&ctx, query)
 }
@@ -142,11 +138,7 @@ async fn token(State(ctx): State<Ctx>, body: Bytes) -> Response {
     .into_response()
 }
 
-async fn userinfo(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
-    let urn = match member(&ctx, &headers) {
-        Ok(urn) => urn,
-        Err(response) => return response,
-    };
+async fn userinfo(State(ctx): State<Ctx>, Caller(urn): Caller) -> Response {
     let world = ctx.world();
     let name = world
         .account(Platform::LinkedIn, &urn)
@@ -158,14 +150,11 @@ async fn userinfo(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
 
 async fn initialize_upload(
     State(ctx): State<Ctx>,
+    Caller(urn): Caller,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     Json(body): Json<Value>,
 ) -> Response {
-    let urn = match member(&ctx, &headers) {
-        Ok(urn) => urn,
-        Err(response) => return response,
-    };
     if let Err(response) = versioned(&headers) {
         return response;
     }
@@ -205,13 +194,10 @@ async fn initialize_upload(
 
 async fn receive_upload(
     State(ctx): State<Ctx>,
-    headers: HeaderMap,
+    _caller: Caller,
     Path(image): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(response) = member(&ctx, &headers) {
-        return response;
-    }
     match ctx.world().uploads.get_mut(&image) {
         Some(media) => {
             media.size = body.len();
@@ -223,13 +209,10 @@ async fn receive_upload(
 
 async fn create_post(
     State(ctx): State<Ctx>,
+    Caller(urn): Caller,
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let urn = match member(&ctx, &headers) {
-        Ok(urn) => urn,
-        Err(response) => return response,
-    };
     if let Err(response) = versioned(&headers) {
         return response;
     }
@@ -315,12 +298,10 @@ async fn create_post(
 
 async fn list_posts(
     State(ctx): State<Ctx>,
+    _caller: Caller,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(response) = member(&ctx, &headers) {
-        return response;
-    }
     if let Err(response) = versioned(&headers) {
         return response;
     }
@@ -344,14 +325,10 @@ async fn list_posts(
 
 async fn comment(
     State(ctx): State<Ctx>,
-    headers: HeaderMap,
+    Caller(urn): Caller,
     Path(object): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    let urn = match member(&ctx, &headers) {
-        Ok(urn) => urn,
-        Err(response) => return response,
-    };
     if body["actor"].as_str() != Some(urn.as_str()) {
         return error(
             StatusCode::FORBIDDEN,
@@ -392,12 +369,10 @@ async fn comment(
 
 async fn social_metadata(
     State(ctx): State<Ctx>,
+    _caller: Caller,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(response) = member(&ctx, &headers) {
-        return response;
-    }
     if let Err(response) = versioned(&headers) {
         return response;
     }

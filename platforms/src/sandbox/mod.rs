@@ -421,6 +421,24 @@ impl Ctx {
     }
 }
 
+/// The account behind the request's bearer token; a missing, unknown or expired token is
+/// answered the way the network answers it.
+#[derive(Debug)]
+pub(crate) struct Caller(pub String);
+
+impl axum::extract::FromRequestParts<Ctx> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        ctx: &Ctx,
+    ) -> Result<Self, Self::Rejection> {
+        ctx.authorize(&parts.headers)
+            .map(Caller)
+            .map_err(|why| denied(ctx.platform, &why))
+    }
+}
+
 /// A running Sandbox.
 #[derive(Debug)]
 pub struct Sandbox {

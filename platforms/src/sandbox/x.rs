@@ -4,7 +4,7 @@ use axum::{
     Json, Router,
     body::Bytes,
     extract::{Path, RawQuery, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -12,7 +12,7 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{Ctx, Denied, SimMedia, denied as deny, oauth_error, pairs};
+use super::{Caller, Ctx, Denied, SimMedia, oauth_error, pairs};
 use crate::{Platform, clients::Pkce, text};
 
 pub(crate) fn routes() -> Router<Ctx> {
@@ -62,11 +62,6 @@ pub(crate) fn rate_limited(reset_at: DateTime<Utc>) -> Response {
     headers.insert("x-rate-limit-remaining", 0.into());
     headers.insert("x-rate-limit-reset", reset_at.timestamp().into());
     response
-}
-
-fn user(ctx: &Ctx, headers: &HeaderMap) -> Result<String, Response> {
-    ctx.authorize(headers)
-        .map_err(|why| deny(Platform::X, &why))
 }
 
 async fn authorize(State(ctx): State<Ctx>, RawQuery(query): RawQuery) -> Response {
@@ -127,11 +122,7 @@ async fn token(State(ctx): State<Ctx>, body: Bytes) -> Response {
     .into_response()
 }
 
-async fn me(State(ctx): State<Ctx>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    let id = match user(&ctx, &headers) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+async fn me(State(ctx): State<Ctx>, Caller(id): Caller, RawQuery(query): RawQuery) -> Response {
     let world = ctx.world();
     let Some(account) = world.account(Platform::X, &id) else {
         return error(StatusCode::NOT_FOUND, "Could not find the user.");
@@ -144,10 +135,7 @@ async fn me(State(ctx): State<Ctx>, headers: HeaderMap, RawQuery(query): RawQuer
     Json(json!({ "data": data })).into_response()
 }
 
-async fn upload(State(ctx): State<Ctx>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
-    if let Err(response) = user(&ctx, &headers) {
-        return response;
-    }
+async fn upload(State(ctx): State<Ctx>, _caller: Caller, Json(body): Json<Value>) -> Response {
     let Some(bytes) = body["media"].as_str().and_then(|b| STANDARD.decode(b).ok()) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -175,10 +163,7 @@ async fn upload(State(ctx): State<Ctx>, headers: HeaderMap, Json(body): Json<Val
         .into_response()
 }
 
-async fn metadata(State(ctx): State<Ctx>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
-    if let Err(response) = user(&ctx, &headers) {
-        return response;
-    }
+async fn metadata(State(ctx): State<Ctx>, _caller: Caller, Json(body): Json<Value>) -> Response {
     let id = body["id"].as_str().unwrap_or_default().to_owned();
     let alt = body
         .pointer("/metadata/alt_text/text")
@@ -193,11 +178,11 @@ async fn metadata(State(ctx): State<Ctx>, headers: HeaderMap, Json(body): Json<V
         .into_response()
 }
 
-async fn create(State(ctx): State<Ctx>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
-    let author = match user(&ctx, &headers) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+async fn create(
+    State(ctx): State<Ctx>,
+    Caller(author): Caller,
+    Json(body): Json<Value>,
+) -> Response {
     let text = body["text"].as_str().unwrap_or_default().to_owned();
     let media_ids: Vec<String> = body
         .pointer("/media/media_ids")
@@ -287,10 +272,7 @@ fn tweet_json(world: &super::World, post: &super::SimPost, fields: &str) -> Valu
     tweet
 }
 
-async fn lookup(State(ctx): State<Ctx>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    if let Err(response) = user(&ctx, &headers) {
-        return response;
-    }
+async fn lookup(State(ctx): State<Ctx>, _caller: Caller, RawQuery(query): RawQuery) -> Response {
     let q = pairs(&query.unwrap_or_default());
     let ids: Vec<&str> = q
         .get("ids")
@@ -328,13 +310,10 @@ async fn lookup(State(ctx): State<Ctx>, headers: HeaderMap, RawQuery(query): Raw
 
 async fn user_tweets(
     State(ctx): State<Ctx>,
-    headers: HeaderMap,
+    _caller: Caller,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(response) = user(&ctx, &headers) {
-        return response;
-    }
     let q = pairs(&query.unwrap_or_default());
     let max: usize = q
         .get("max_results")
