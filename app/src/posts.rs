@@ -1,7 +1,8 @@
 //! Posts from the browser's side: save (draft or scheduled), read, unschedule, delete. The
 //! schedule time is a wall-clock time in the person's own time zone (their profile); problems
 //! come back per field (`AppError::InvalidFields`) so the composer can show them in place.
-//! Publishing is the engine's job and not built yet.
+//! Saving a scheduled post (or publishing now, or retrying a target) also puts its targets in
+//! the worker's due index; the worker does the publishing.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -61,6 +62,18 @@ pub struct TargetSummary {
     pub platform: String,
     /// `PENDING`, `PUBLISHED`, …
     pub state: String,
+    /// Its id, for retrying it.
+    pub id: String,
+    /// Why it failed (or is being retried), in words.
+    pub fail_reason: Option<String>,
+    /// The post on the network.
+    pub url: Option<String>,
+    /// Latest counts.
+    pub likes: i64,
+    /// Latest counts.
+    pub comments: i64,
+    /// Latest counts.
+    pub reposts: i64,
 }
 
 /// One plug as the interface shows it.
@@ -74,6 +87,10 @@ pub struct PlugSummary {
     pub value: i64,
     /// `PENDING`, `FIRED`, …
     pub status: String,
+    /// Why it was skipped or failed.
+    pub fail_reason: Option<String>,
+    /// The reply on the network.
+    pub url: Option<String>,
 }
 
 /// A saved post.
@@ -115,6 +132,65 @@ pub async fn save_post(workspace_id: String, post: PostForm) -> Result<PostSumma
         posts::update(&stores.db, &access, id, post.version, &input, now).await
     }
     .map_err(post_error)?;
+    ssr::index(&stores, &saved).await;
+    Ok(ssr::summary(saved))
+}
+
+/// Publishes a post now (editors and up): a draft, scheduled, missed or failed post goes out
+/// at once, if still at `version`.
+#[server(endpoint = "publish_post_now")]
+pub async fn publish_post_now(
+    workspace_id: String,
+    post_id: String,
+    version: i32,
+) -> Result<PostSummary, AppError> {
+    use crate::error::ssr::post_error;
+    use omniplug_core::{posts, tenancy::Action};
+    let stores = crate::auth::ssr::stores()?;
+    let (_, _, access) =
+        crate::workspaces::ssr::access(&stores, &workspace_id, Action::WritePosts).await?;
+    let id = crate::workspaces::ssr::parse_id(&post_id)?;
+    let saved = posts::publish_now(&stores.db, &access, id, version, chrono::Utc::now())
+        .await
+        .map_err(post_error)?;
+    ssr::index(&stores, &saved).await;
+    Ok(ssr::summary(saved))
+}
+
+/// Copies a post into a new draft (editors and up).
+#[server(endpoint = "duplicate_post")]
+pub async fn duplicate_post(
+    workspace_id: String,
+    post_id: String,
+) -> Result<PostSummary, AppError> {
+    use crate::error::ssr::post_error;
+    use omniplug_core::{posts, tenancy::Action};
+    let stores = crate::auth::ssr::stores()?;
+    let (_, _, access) =
+        crate::workspaces::ssr::access(&stores, &workspace_id, Action::WritePosts).await?;
+    let id = crate::workspaces::ssr::parse_id(&post_id)?;
+    posts::duplicate(&stores.db, &access, id, chrono::Utc::now())
+        .await
+        .map(ssr::summary)
+        .map_err(post_error)
+}
+
+/// Tries a failed target again now (editors and up).
+#[server(endpoint = "retry_target")]
+pub async fn retry_target(
+    workspace_id: String,
+    target_id: String,
+) -> Result<PostSummary, AppError> {
+    use crate::error::ssr::post_error;
+    use omniplug_core::{posts, tenancy::Action};
+    let stores = crate::auth::ssr::stores()?;
+    let (_, _, access) =
+        crate::workspaces::ssr::access(&stores, &workspace_id, Action::WritePosts).await?;
+    let id = crate::workspaces::ssr::parse_id(&target_id)?;
+    let saved = posts::retry_target(&stores.db, &access, id, chrono::Utc::now())
+        .await
+        .map_err(post_error)?;
+    ssr::index(&stores, &saved).await;
     Ok(ssr::summary(saved))
 }
 
@@ -273,6 +349,12 @@ pub mod ssr {
                     connection_id: t.connection_id.to_string(),
                     platform: Platform::from(t.platform).slug().to_owned(),
                     state: upper(&t.state),
+                    id: t.id.to_string(),
+                    fail_reason: t.fail_reason,
+                    url: t.platform_post_url,
+                    likes: t.like_count,
+                    comments: t.comment_count,
+                    reposts: t.repost_count,
                 })
                 .collect(),
             plugs: saved
@@ -283,8 +365,20 @@ pub mod ssr {
                     trigger: upper(&p.trigger),
                     value: p.trigger_value,
                     status: upper(&p.status),
+                    fail_reason: p.fail_reason,
+                    url: p.plug_post_url,
                 })
                 .collect(),
+        }
+    }
+
+    /// Puts a saved post's due targets in the worker's index. A Redis hiccup is only logged:
+    /// the worker's sweep finds the targets from the database minutes ahead of their time.
+    pub async fn index(stores: &omniplug_core::Stores, saved: &SavedPost) {
+        if let Err(err) =
+            omniplug_core::schedule::index_targets(&stores.redis, &saved.targets).await
+        {
+            tracing::warn!(error = %err, post_id = %saved.post.id, "could not index the post; the worker's sweep will");
         }
     }
 }

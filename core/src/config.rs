@@ -205,7 +205,7 @@ impl Config {
             })
         };
         let mut base_urls = std::collections::BTreeMap::new();
-        for slug in ["x", "linkedin", "instagram"] {
+        for slug in ["x", "linkedin", "instagram", "sandbox"] {
             if let Some(url) = get(&format!("OMNIPLUG_{}_BASE_URL", slug.to_uppercase())) {
                 base_urls.insert(slug.to_owned(), url.trim_end_matches('/').to_owned());
             }

@@ -6,7 +6,11 @@
 //! found.". Secrets are sealed by the [`Vault`] bound to the row and column, and never leave
 //! this module except as [`Credentials`] handed to a platform client.
 
-use std::time::Duration as StdDuration;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration as StdDuration,
+};
 
 use chrono::{DateTime, Duration, Utc};
 use omniplug_platforms::{
@@ -127,11 +131,16 @@ impl From<PlatformError> for ConnectionError {
     }
 }
 
+/// Clients by network and server address.
+type ClientCache = HashMap<(Platform, Option<String>), Arc<dyn Network>>;
+
 /// Builds platform clients from the server's configuration.
 #[derive(Debug, Clone)]
 pub struct Networks {
     settings: NetworkSettings,
     public_url: String,
+    /// One client per network and server: each owns a connection pool worth reusing.
+    cache: Arc<Mutex<ClientCache>>,
 }
 
 /// Whether a network can be connected here, and if not, what to set.
@@ -151,6 +160,7 @@ impl Networks {
         Self {
             settings: config.networks.clone(),
             public_url: config.public_url.clone(),
+            cache: Arc::default(),
         }
     }
 
@@ -208,7 +218,23 @@ impl Networks {
     }
 
     /// A client for `platform`; `base_url` is a connection's own server (Bluesky PDS).
+    /// Clients are built once and shared.
     pub fn client(
+        &self,
+        platform: Platform,
+        base_url: Option<&str>,
+    ) -> Result<Arc<dyn Network>, ConnectionError> {
+        let key = (platform, base_url.map(str::to_owned));
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(client) = cache.get(&key) {
+            return Ok(client.clone());
+        }
+        let client: Arc<dyn Network> = Arc::from(self.build_client(platform, base_url)?);
+        cache.insert(key, client.clone());
+        Ok(client)
+    }
+
+    fn build_client(
         &self,
         platform: Platform,
         base_url: Option<&str>,
@@ -253,9 +279,13 @@ impl Networks {
     }
 
     fn sandbox_client(&self) -> BlueskyClient {
-        BlueskyClient::new(
-            ClientConfig::at(self.sandbox_base()).with_timeout(StdDuration::from_secs(10)),
-        )
+        let base = self
+            .settings
+            .base_urls
+            .get(Platform::Sandbox.slug())
+            .cloned()
+            .unwrap_or_else(|| self.sandbox_base());
+        BlueskyClient::new(ClientConfig::at(base).with_timeout(StdDuration::from_secs(10)))
     }
 }
 
@@ -890,13 +920,34 @@ pub async fn credentials(
     vault: &Vault,
     networks: &Networks,
     connection_id: Uuid,
-) -> Result<(Box<dyn Network>, Credentials), ConnectionError> {
+) -> Result<(Arc<dyn Network>, Credentials), ConnectionError> {
     let row = pc::Entity::find_by_id(connection_id)
         .filter(pc::Column::DisconnectedAt.is_null())
         .one(db)
         .await?
         .ok_or(ConnectionError::NotFound)?;
     credentials_for(db, vault, networks, row).await
+}
+
+/// Fresh credentials after the network refused the current ones (an auth error while
+/// publishing): the tokens are treated as expired and refreshed now, with the same
+/// one-refresh-at-a-time rule as [`credentials`]. When the refresh is refused too, the
+/// connection is marked as needing reconnection and the auth error is returned.
+pub async fn credentials_after_refusal(
+    db: &DatabaseConnection,
+    vault: &Vault,
+    networks: &Networks,
+    connection_id: Uuid,
+) -> Result<(Arc<dyn Network>, Credentials), ConnectionError> {
+    pc::Entity::update_many()
+        .col_expr(
+            pc::Column::TokenExpiresAt,
+            Expr::value(Some(Utc::now() - Duration::seconds(1))),
+        )
+        .filter(pc::Column::Id.eq(connection_id))
+        .exec(db)
+        .await?;
+    credentials(db, vault, networks, connection_id).await
 }
 
 fn open_credentials(vault: &Vault, row: &pc::Model) -> Result<Credentials, ConnectionError> {
@@ -929,7 +980,7 @@ async fn credentials_for(
     vault: &Vault,
     networks: &Networks,
     mut row: pc::Model,
-) -> Result<(Box<dyn Network>, Credentials), ConnectionError> {
+) -> Result<(Arc<dyn Network>, Credentials), ConnectionError> {
     let platform: Platform = row.platform.into();
     let client = networks.client(platform, row.base_url.as_deref())?;
     if !row.is_valid {

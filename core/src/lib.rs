@@ -14,6 +14,7 @@ pub mod identity;
 pub mod post_rules;
 pub mod posts;
 pub mod queue;
+pub mod schedule;
 pub mod sessions;
 pub mod shutdown;
 pub mod stores;

@@ -221,6 +221,7 @@ async fn write_children(
                 version: Set(0),
                 created_at: Set(now),
                 updated_at: Set(now),
+                platform_post_cid: Set(None),
             }
             .insert(txn)
             .await?,
@@ -245,6 +246,8 @@ async fn write_children(
                 version: Set(0),
                 created_at: Set(now),
                 updated_at: Set(now),
+                lease_until: Set(None),
+                attempts: Set(0),
             }
             .insert(txn)
             .await?,
@@ -442,4 +445,199 @@ async fn conflict_or_lock(
         Ok(_) => PostError::Conflict,
         Err(err) => err,
     }
+}
+
+/// The composer's input rebuilt from a stored post (for duplicating and for checking a draft
+/// before it goes out).
+fn input_of(saved: &SavedPost, time_zone: &str) -> PostInput {
+    PostInput {
+        text: saved.post.content.clone(),
+        overrides: saved
+            .targets
+            .iter()
+            .filter_map(|t| {
+                t.content_override
+                    .clone()
+                    .map(|text| (Platform::from(t.platform), text))
+            })
+            .collect(),
+        connection_ids: saved.targets.iter().map(|t| t.connection_id).collect(),
+        plugs: saved
+            .plugs
+            .iter()
+            .map(|p| PlugDraft {
+                platform: p.platform.into(),
+                text: p.content.clone(),
+                trigger: p.trigger,
+                value: p.trigger_value,
+            })
+            .collect(),
+        schedule: None,
+        time_zone: time_zone.to_owned(),
+    }
+}
+
+/// Publishes a draft, scheduled, missed or failed post now: it is checked like a scheduled
+/// one, then every target that has not gone out is due at once.
+#[tracing::instrument(skip_all, fields(workspace_id = %access.workspace_id(), %id), err(level = tracing::Level::INFO))]
+pub async fn publish_now(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    id: Uuid,
+    version: i32,
+    now: DateTime<Utc>,
+) -> Result<SavedPost, PostError> {
+    access.check(Action::WritePosts)?;
+    let current = get(db, access, id).await?;
+    if !EDITABLE.contains(&current.post.status) {
+        return Err(PostError::Locked(status_words(current.post.status)));
+    }
+    if current.targets.is_empty() {
+        return Err(PostError::Invalid(vec![FieldError {
+            field: "connection_ids".into(),
+            message: "Pick at least one account to post to.".into(),
+        }]));
+    }
+    let input = input_of(&current, "UTC");
+    let errors = check_post(&PostDraft {
+        text: input.text.clone(),
+        overrides: input.overrides.clone(),
+        targets: current
+            .targets
+            .iter()
+            .map(|t| Platform::from(t.platform))
+            .collect(),
+        plugs: input.plugs.clone(),
+    });
+    if !errors.is_empty() {
+        return Err(PostError::Invalid(errors));
+    }
+    let txn = db.begin().await?;
+    let changed = post::Entity::update_many()
+        .col_expr(post::Column::Status, Expr::value(PostStatus::Scheduled))
+        .col_expr(post::Column::ScheduledAt, Expr::value(Some(now)))
+        .col_expr(
+            post::Column::FailReason,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(post::Column::Version, Expr::value(version + 1))
+        .col_expr(post::Column::UpdatedAt, Expr::value(now))
+        .filter(post::Column::Id.eq(id))
+        .filter(post::Column::WorkspaceId.eq(access.workspace_id()))
+        .filter(post::Column::Version.eq(version))
+        .filter(post::Column::Status.is_in(EDITABLE))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        txn.rollback().await?;
+        return Err(conflict_or_lock(db, access, id).await);
+    }
+    post_target::Entity::update_many()
+        .col_expr(
+            post_target::Column::State,
+            Expr::value(TargetState::Pending),
+        )
+        .col_expr(post_target::Column::NextAttemptAt, Expr::value(Some(now)))
+        .col_expr(post_target::Column::Attempts, Expr::value(0))
+        .col_expr(
+            post_target::Column::FailReason,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            post_target::Column::Version,
+            Expr::col(post_target::Column::Version).add(1),
+        )
+        .col_expr(post_target::Column::UpdatedAt, Expr::value(now))
+        .filter(post_target::Column::PostId.eq(id))
+        .filter(post_target::Column::State.ne(TargetState::Published))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    get(db, access, id).await
+}
+
+/// Tries a failed target again now (after the person fixed the cause, say reconnected the
+/// account); the post goes back to publishing.
+#[tracing::instrument(skip_all, fields(workspace_id = %access.workspace_id(), %target_id), err(level = tracing::Level::INFO))]
+pub async fn retry_target(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    target_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<SavedPost, PostError> {
+    access.check(Action::WritePosts)?;
+    let target = post_target::Entity::find_by_id(target_id)
+        .filter(post_target::Column::WorkspaceId.eq(access.workspace_id()))
+        .one(db)
+        .await?
+        .ok_or(PostError::NotFound)?;
+    if target.state != TargetState::Failed {
+        return Err(PostError::Conflict);
+    }
+    let txn = db.begin().await?;
+    let changed = post_target::Entity::update_many()
+        .col_expr(
+            post_target::Column::State,
+            Expr::value(TargetState::Pending),
+        )
+        .col_expr(post_target::Column::NextAttemptAt, Expr::value(Some(now)))
+        .col_expr(post_target::Column::Attempts, Expr::value(0))
+        .col_expr(
+            post_target::Column::FailReason,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            post_target::Column::Version,
+            Expr::value(target.version + 1),
+        )
+        .col_expr(post_target::Column::UpdatedAt, Expr::value(now))
+        .filter(post_target::Column::Id.eq(target_id))
+        .filter(post_target::Column::Version.eq(target.version))
+        .filter(post_target::Column::State.eq(TargetState::Failed))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        txn.rollback().await?;
+        return Err(PostError::Conflict);
+    }
+    post::Entity::update_many()
+        .col_expr(post::Column::Status, Expr::value(PostStatus::Publishing))
+        .col_expr(
+            post::Column::FailReason,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            post::Column::Version,
+            Expr::col(post::Column::Version).add(1),
+        )
+        .col_expr(post::Column::UpdatedAt, Expr::value(now))
+        .filter(post::Column::Id.eq(target.post_id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    get(db, access, target.post_id).await
+}
+
+/// Copies a post (text, overrides, accounts still connected, plugs) into a new draft.
+#[tracing::instrument(skip_all, fields(workspace_id = %access.workspace_id(), %id), err(level = tracing::Level::INFO))]
+pub async fn duplicate(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<SavedPost, PostError> {
+    access.check(Action::WritePosts)?;
+    let source = get(db, access, id).await?;
+    let mut input = input_of(&source, "UTC");
+    let connected: Vec<Uuid> = pc::Entity::find()
+        .filter(pc::Column::WorkspaceId.eq(access.workspace_id()))
+        .filter(pc::Column::DisconnectedAt.is_null())
+        .filter(pc::Column::Id.is_in(input.connection_ids.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    input.connection_ids.retain(|c| connected.contains(c));
+    create(db, access, &input, now).await
 }

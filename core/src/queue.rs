@@ -15,8 +15,12 @@ use crate::config::Config;
 
 /// The stream the scheduler feeds with due targets.
 pub const PUBLISH_STREAM: &str = "stream:publish";
-/// The stream of plugs whose trigger has been met.
+/// The stream of plugs whose trigger has been met (or whose time has come).
 pub const PLUG_STREAM: &str = "stream:plug";
+/// The stream of connections whose engagement is due for a read.
+pub const POLL_STREAM: &str = "stream:poll";
+/// Every stream the workers consume.
+pub const STREAMS: [&str; 3] = [PUBLISH_STREAM, PLUG_STREAM, POLL_STREAM];
 /// The consumer group every worker joins.
 pub const WORKER_GROUP: &str = "workers";
 /// Sorted set of worker ids scored by the unix time of their last heartbeat.

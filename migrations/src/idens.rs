@@ -196,6 +196,7 @@ pub enum PostTargets {
     Version,
     CreatedAt,
     UpdatedAt,
+    PlatformPostCid,
 }
 
 #[derive(DeriveIden)]
@@ -216,6 +217,8 @@ pub enum AutoPlugs {
     Version,
     CreatedAt,
     UpdatedAt,
+    LeaseUntil,
+    Attempts,
 }
 
 #[derive(DeriveIden)]

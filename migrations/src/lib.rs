@@ -11,6 +11,7 @@ mod m20261122_000002_connections;
 mod m20261122_000003_publishing;
 mod m20261122_000004_last_workspace;
 mod m20261122_000005_connect_flows;
+mod m20261122_000006_engine;
 
 /// Runs OmniPlug's migrations in order.
 #[derive(Debug)]
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_publishing::Migration),
             Box::new(m20261122_000004_last_workspace::Migration),
             Box::new(m20261122_000005_connect_flows::Migration),
+            Box::new(m20261122_000006_engine::Migration),
         ]
     }
 }

@@ -27,6 +27,11 @@ pub struct Model {
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// While FIRING with a reply call under way: after this instant another worker may settle
+    /// the reply's outcome. `None` while FIRING means no call has started yet.
+    pub lease_until: Option<DateTimeUtc>,
+    /// Reply calls made so far.
+    pub attempts: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

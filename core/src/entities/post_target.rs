@@ -36,6 +36,8 @@ pub struct Model {
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The network's content hash of the published post (Bluesky CID), needed to reply to it.
+    pub platform_post_cid: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -74,6 +74,24 @@ async fn migrations_go_up_down_and_up_again() {
     db::migrate(&conn).await.expect("second up is harmless");
 
     // Each step down undoes only its own migration.
+    for (table, column) in [
+        ("auto_plugs", "lease_until"),
+        ("auto_plugs", "attempts"),
+        ("post_targets", "platform_post_cid"),
+    ] {
+        assert!(schema.has_column(table, column).await.expect("query"));
+    }
+    Migrator::down(&conn, Some(1)).await.expect("down engine");
+    for (table, column) in [
+        ("auto_plugs", "lease_until"),
+        ("auto_plugs", "attempts"),
+        ("post_targets", "platform_post_cid"),
+    ] {
+        assert!(
+            !schema.has_column(table, column).await.expect("query"),
+            "{table}.{column} dropped"
+        );
+    }
     assert!(schema.has_table("oauth_states").await.expect("query"));
     assert!(
         schema
@@ -318,6 +336,7 @@ async fn every_entity_round_trips_a_row() {
         version: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
+        platform_post_cid: Set(None),
     }
     .insert(&conn)
     .await
@@ -338,6 +357,8 @@ async fn every_entity_round_trips_a_row() {
         version: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
+        lease_until: Set(None),
+        attempts: Set(0),
     }
     .insert(&conn)
     .await

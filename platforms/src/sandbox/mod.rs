@@ -118,6 +118,9 @@ pub enum Fault {
     Hang,
     /// Send the headers, then drop the connection mid-body.
     Drop,
+    /// Do the work (the post exists afterwards), then drop the connection mid-answer: the
+    /// caller cannot know it landed.
+    LoseAnswer,
     /// Answer as the network does for an expired token.
     ExpiredToken,
 }
@@ -719,6 +722,14 @@ async fn record_and_inject(State(ctx): State<Ctx>, request: Request, next: Next)
         Some(Fault::Hang) => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        Some(Fault::LoseAnswer) => {
+            drop(next.run(request).await);
+            Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "application/json")
+                .body(broken_body())
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
         }
         Some(Fault::Drop) => Response::builder()
             .status(StatusCode::OK)

@@ -38,7 +38,11 @@ fn classify(endpoint: &str) -> Option<Scope> {
         }
         "save_post" => Workspace(&["workspace_id", "post[post_id]", "post[text]"]),
         "get_post" | "delete_post" => Workspace(&["workspace_id", "post_id"]),
-        "unschedule_post" => Workspace(&["workspace_id", "post_id", "version"]),
+        "unschedule_post" | "publish_post_now" => {
+            Workspace(&["workspace_id", "post_id", "version"])
+        }
+        "duplicate_post" => Workspace(&["workspace_id", "post_id"]),
+        "retry_target" => Workspace(&["workspace_id", "target_id"]),
         "sign_up" | "log_in" => Unscoped("creates or opens the caller's own session"),
         "log_out" | "log_out_everywhere" | "current_user" => Unscoped("the caller's own sessions"),
         "update_profile" | "change_password" => Unscoped("the caller's own account"),
@@ -112,10 +116,18 @@ async fn every_workspace_scoped_server_function_answers_not_found_for_another_wo
     let saved = bea
         .ok(
             "save_post",
-            &[("workspace_id", &ws_b), ("post[text]", "Bea's draft")],
+            &[
+                ("workspace_id", &ws_b),
+                ("post[text]", "Bea's draft"),
+                ("post[connection_ids][0]", &connection_b),
+            ],
         )
         .await;
     let post_b = saved["id"].as_str().expect("post").to_owned();
+    let target_b = saved["targets"][0]["id"]
+        .as_str()
+        .expect("target")
+        .to_owned();
     let b_id: Uuid = ws_b.parse().expect("uuid");
     let before = snapshot(&app, b_id).await;
 
@@ -151,6 +163,7 @@ async fn every_workspace_scoped_server_function_answers_not_found_for_another_wo
                     "connection_id",
                     "post_id",
                     "post[post_id]",
+                    "target_id",
                 ]
                 .contains(f)
             });
@@ -168,6 +181,7 @@ async fn every_workspace_scoped_server_function_answers_not_found_for_another_wo
                         "invitation_id" => invitation_b.as_str(),
                         "connection_id" => connection_b.as_str(),
                         "post_id" | "post[post_id]" => post_b.as_str(),
+                        "target_id" => target_b.as_str(),
                         "post[text]" => "Taken over",
                         "version" => "0",
                         "platform" => "x",

@@ -2,7 +2,10 @@
 //! refusals, the person's own time zone, compare-and-set editing, unscheduling and deleting.
 
 use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
-use omniplug_core::entities::post;
+use omniplug_core::{
+    entities::{TargetState, post, post_target},
+    schedule,
+};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::Value;
 
@@ -164,6 +167,19 @@ async fn a_scheduled_post_is_edited_once_per_version_then_unscheduled_and_delete
     assert_eq!(saved["targets"][0]["state"], "PENDING");
     assert_eq!(saved["plugs"][0]["trigger"], "TIME_AFTER_PUBLISH");
     let id = saved["id"].as_str().expect("id").to_owned();
+    // The worker will find it: its target is in the due index at its instant.
+    let target: sea_orm::prelude::Uuid = saved["targets"][0]["id"]
+        .as_str()
+        .expect("target")
+        .parse()
+        .expect("uuid");
+    let due = schedule::due_at(&app.stores.redis, schedule::Due::Publish(target))
+        .await
+        .expect("redis");
+    assert_eq!(
+        due.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        Some(format!("{day}T00:30:00Z"))
+    );
 
     let edit = as_refs(&fields("Launch day, edited", "0", &id));
     let edit: Vec<(&str, &str)> = edit.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -224,4 +240,93 @@ async fn a_scheduled_post_is_edited_once_per_version_then_unscheduled_and_delete
         .err("get_post", &[("workspace_id", &ws), ("post_id", &id)])
         .await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn publish_now_sends_a_draft_at_once_duplicates_copy_and_failed_targets_retry() {
+    let app = TestApp::spawn().await;
+    let (ada, ws, connection) = with_sandbox_account(&app).await;
+    let worker = app.worker().await;
+    let draft = ada
+        .ok(
+            "save_post",
+            &[
+                ("workspace_id", &ws),
+                ("post[text]", "Right now"),
+                ("post[connection_ids][0]", &connection),
+            ],
+        )
+        .await;
+    let id = draft["id"].as_str().expect("id").to_owned();
+    let queued = ada
+        .ok(
+            "publish_post_now",
+            &[("workspace_id", &ws), ("post_id", &id), ("version", "0")],
+        )
+        .await;
+    assert_eq!(queued["status"], "SCHEDULED");
+    worker.step(Utc::now()).await.expect("step");
+    let sent = ada
+        .ok("get_post", &[("workspace_id", &ws), ("post_id", &id)])
+        .await;
+    assert_eq!(sent["status"], "PUBLISHED", "{sent}");
+    assert_eq!(sent["targets"][0]["state"], "PUBLISHED");
+    assert!(sent["targets"][0]["url"].is_string(), "{sent}");
+    // Published: publish now again is refused.
+    let (status, message) = ada
+        .err(
+            "publish_post_now",
+            &[("workspace_id", &ws), ("post_id", &id), ("version", "3")],
+        )
+        .await;
+    assert_eq!(
+        (status, message.as_str()),
+        (409, "This post is published and can no longer be changed.")
+    );
+
+    let copy = ada
+        .ok("duplicate_post", &[("workspace_id", &ws), ("post_id", &id)])
+        .await;
+    assert_eq!(copy["status"], "DRAFT");
+    assert_eq!(copy["text"], "Right now");
+    assert_ne!(copy["id"], sent["id"]);
+    assert_eq!(copy["targets"][0]["connection_id"], connection.as_str());
+
+    // A target that failed (say, the account needed reconnecting) is retried on request.
+    let target: sea_orm::prelude::Uuid = sent["targets"][0]["id"]
+        .as_str()
+        .expect("target")
+        .parse()
+        .expect("uuid");
+    post_target::Entity::update_many()
+        .col_expr(post_target::Column::State, Expr::value(TargetState::Failed))
+        .col_expr(
+            post_target::Column::FailReason,
+            Expr::value(Some("Reconnect the account.".to_owned())),
+        )
+        .filter(post_target::Column::Id.eq(target))
+        .exec(&app.stores.db)
+        .await
+        .expect("fail it");
+    let retried = ada
+        .ok(
+            "retry_target",
+            &[("workspace_id", &ws), ("target_id", &target.to_string())],
+        )
+        .await;
+    assert_eq!(retried["status"], "PUBLISHING");
+    assert_eq!(retried["targets"][0]["state"], "PENDING");
+    worker.step(Utc::now()).await.expect("step");
+    let again = ada
+        .ok("get_post", &[("workspace_id", &ws), ("post_id", &id)])
+        .await;
+    assert_eq!(again["targets"][0]["state"], "PUBLISHED", "{again}");
+    // Only failed targets can be retried.
+    let (status, _) = ada
+        .err(
+            "retry_target",
+            &[("workspace_id", &ws), ("target_id", &target.to_string())],
+        )
+        .await;
+    assert_eq!(status, 409);
 }

@@ -257,6 +257,10 @@ async fn writing_posts_is_for_editors_and_up_and_reading_for_everyone() {
         vec![ws(s), ("post_id", s.post.clone())]
     })
     .await;
+    check("duplicate_post", [false, true, true, true], |s| {
+        vec![ws(s), ("post_id", s.post.clone())]
+    })
+    .await;
     check("delete_post", [false, true, true, true], |s| {
         vec![ws(s), ("post_id", s.post.clone())]
     })

@@ -1,0 +1,392 @@
+//! The due index: every piece of future work (publish a target, fire a time plug, poll a
+//! connection's engagement) as a member of one Redis sorted set scored by its due time in
+//! milliseconds. Streams have no delay, so a mover ([`move_due`]) atomically takes what is due
+//! and appends it to the stream its kind belongs to, where the workers' consumer group reads it.
+//!
+//! The database is the truth and the index only a hint: a member names a row, never a version,
+//! and the handler reads the row and acts only if the row says the work is due. So a stale
+//! member (the post was edited, rescheduled or deleted) is harmless, duplicates are harmless,
+//! and a lost index is rebuilt from the database ([`rebuild`]) at start-up and whenever the
+//! `due:built` marker is gone (a flushed or replaced Redis).
+
+use chrono::{DateTime, TimeZone, Utc};
+use fred::{
+    interfaces::{KeysInterface, SortedSetsInterface},
+    types::{
+        scripts::Script,
+        sorted_sets::{Ordering, ZRange, ZRangeKind},
+    },
+};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, prelude::Uuid,
+};
+
+use crate::{
+    entities::{PlugStatus, PlugTrigger, PostStatus, TargetState, auto_plug, post, post_target},
+    queue::{PLUG_STREAM, POLL_STREAM, PUBLISH_STREAM, QueueError, Redis},
+};
+
+/// The sorted set of due work.
+pub const DUE_KEY: &str = "due";
+/// Present while the index holds everything the database says is pending.
+pub const BUILT_KEY: &str = "due:built";
+
+/// One piece of future work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Due {
+    /// Publish (or settle) a post target.
+    Publish(Uuid),
+    /// Fire (or settle) an auto-plug.
+    Plug(Uuid),
+    /// Read the engagement of a connection's published targets.
+    Poll(Uuid),
+}
+
+impl Due {
+    /// The sorted-set member (and stream field value): `pub:<id>`, `plg:<id>`, `pol:<id>`.
+    pub fn member(&self) -> String {
+        match self {
+            Self::Publish(id) => format!("pub:{id}"),
+            Self::Plug(id) => format!("plg:{id}"),
+            Self::Poll(id) => format!("pol:{id}"),
+        }
+    }
+
+    /// Reads a member back; `None` for anything else.
+    pub fn parse(member: &str) -> Option<Self> {
+        let (kind, id) = member.split_once(':')?;
+        let id = Uuid::parse_str(id).ok()?;
+        match kind {
+            "pub" => Some(Self::Publish(id)),
+            "plg" => Some(Self::Plug(id)),
+            "pol" => Some(Self::Poll(id)),
+            _ => None,
+        }
+    }
+}
+
+fn score(at: DateTime<Utc>) -> f64 {
+    // Milliseconds since 1970 stay far below 2^53, so the f64 is exact.
+    #[allow(clippy::cast_precision_loss)]
+    let ms = at.timestamp_millis() as f64;
+    ms
+}
+
+/// Milliseconds since 1970 back to an instant.
+pub fn from_millis(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+/// Puts `due` in the index at `at` (moving it if it is there already).
+pub async fn add(redis: &Redis, due: Due, at: DateTime<Utc>) -> Result<(), QueueError> {
+    let _: i64 = redis
+        .client()
+        .zadd(
+            redis.key(DUE_KEY),
+            None,
+            None,
+            false,
+            false,
+            (score(at), due.member()),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Puts `due` in the index at `at` unless it is already due earlier (engagement polls: one
+/// member per connection, due at its most urgent target).
+pub async fn add_no_later(redis: &Redis, due: Due, at: DateTime<Utc>) -> Result<(), QueueError> {
+    let _: i64 = redis
+        .client()
+        .zadd(
+            redis.key(DUE_KEY),
+            None,
+            Some(Ordering::LessThan),
+            false,
+            false,
+            (score(at), due.member()),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Takes `due` out of the index.
+pub async fn remove(redis: &Redis, due: Due) -> Result<(), QueueError> {
+    let _: i64 = redis
+        .client()
+        .zrem(redis.key(DUE_KEY), due.member())
+        .await?;
+    Ok(())
+}
+
+/// When `due` is in the index, if it is.
+pub async fn due_at(redis: &Redis, due: Due) -> Result<Option<DateTime<Utc>>, QueueError> {
+    let at: Option<f64> = redis
+        .client()
+        .zscore(redis.key(DUE_KEY), due.member())
+        .await?;
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(at.map(|ms| from_millis(ms as i64)))
+}
+
+/// How many entries the index holds.
+pub async fn len(redis: &Redis) -> Result<u64, QueueError> {
+    Ok(redis.client().zcard(redis.key(DUE_KEY)).await?)
+}
+
+/// Indexes the pending targets of a post that was just saved (a scheduled post); drafts have
+/// nothing due. Called after the database commit; if Redis is down the worker's sweep finds
+/// the targets within [`SWEEP_AHEAD`].
+pub async fn index_targets(
+    redis: &Redis,
+    targets: &[post_target::Model],
+) -> Result<(), QueueError> {
+    for target in targets {
+        if target.state == TargetState::Pending
+            && let Some(at) = target.next_attempt_at
+        {
+            add(redis, Due::Publish(target.id), at).await?;
+        }
+    }
+    Ok(())
+}
+
+/// How far ahead the periodic sweep re-indexes work (a safety net for index writes lost while
+/// Redis was unreachable).
+pub const SWEEP_AHEAD: chrono::Duration = chrono::Duration::minutes(10);
+
+/// What [`move_due`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moved {
+    /// The index marker is missing: Redis lost its data; rebuild before moving anything.
+    IndexMissing,
+    /// `count` entries went to the streams; the next one is due at `next` (ms).
+    Moved {
+        /// Entries moved.
+        count: u64,
+        /// Score of the earliest entry left.
+        next: Option<i64>,
+    },
+}
+
+// Atomic, so a worker dying halfway cannot lose an entry (taken out of the set but never
+// appended) or move it twice. Streams are chosen by the member's prefix.
+const MOVE_LUA: &str = r"
+if redis.call('EXISTS', KEYS[2]) == 0 then return {-1, false} end
+local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
+for i = 1, #items, 2 do
+  local member = items[i]
+  local kind = string.sub(member, 1, 4)
+  local stream = KEYS[3]
+  if kind == 'plg:' then stream = KEYS[4] elseif kind == 'pol:' then stream = KEYS[5] end
+  redis.call('XADD', stream, '*', 'm', member, 'due', items[i + 1])
+  redis.call('ZREM', KEYS[1], member)
+end
+local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local n = false
+if #nxt == 2 then n = nxt[2] end
+return {#items / 2, n}
+";
+
+/// Moves up to `limit` entries due by `until` into their streams.
+pub async fn move_due(
+    redis: &Redis,
+    until: DateTime<Utc>,
+    limit: u32,
+) -> Result<Moved, QueueError> {
+    static SCRIPT: std::sync::LazyLock<Script> =
+        std::sync::LazyLock::new(|| Script::from_lua(MOVE_LUA));
+    let script = &*SCRIPT;
+    let keys = vec![
+        redis.key(DUE_KEY),
+        redis.key(BUILT_KEY),
+        redis.key(PUBLISH_STREAM),
+        redis.key(PLUG_STREAM),
+        redis.key(POLL_STREAM),
+    ];
+    let (count, next): (i64, Option<String>) = script
+        .evalsha_with_reload(
+            redis.client(),
+            keys,
+            vec![until.timestamp_millis().to_string(), limit.to_string()],
+        )
+        .await?;
+    if count < 0 {
+        return Ok(Moved::IndexMissing);
+    }
+    Ok(Moved::Moved {
+        count: count.unsigned_abs(),
+        next: next.and_then(|s| s.parse::<f64>().ok()).map(|ms| {
+            #[allow(clippy::cast_possible_truncation)]
+            let ms = ms as i64;
+            ms
+        }),
+    })
+}
+
+/// The entry at the head of the index, if any (for the mover's sleep and the stream-depth
+/// metric).
+pub async fn first_due(redis: &Redis) -> Result<Option<DateTime<Utc>>, QueueError> {
+    let first: Vec<(String, f64)> = redis
+        .client()
+        .zrange(
+            redis.key(DUE_KEY),
+            ZRange {
+                kind: ZRangeKind::Inclusive,
+                range: 0.into(),
+            },
+            ZRange {
+                kind: ZRangeKind::Inclusive,
+                range: 0.into(),
+            },
+            None,
+            false,
+            None,
+            true,
+        )
+        .await?;
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(first.first().map(|(_, ms)| from_millis(*ms as i64)))
+}
+
+/// Why the index could not be rebuilt.
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    /// Reading the database failed.
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    /// Writing Redis failed.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+impl From<fred::error::Error> for RebuildError {
+    fn from(err: fred::error::Error) -> Self {
+        Self::Queue(QueueError::Command(err))
+    }
+}
+
+/// Re-indexes everything pending in the database (all of it, or with `ahead` only what is due
+/// before `now + ahead`), then sets the `due:built` marker. Returns how many entries it wrote.
+///
+/// Pending targets of scheduled or publishing posts at their next attempt; targets being
+/// published at their lease's end (to be settled if their worker died); pending time plugs of
+/// published targets at their time; plugs being fired at their lease's end (or now); and
+/// every connection with published targets under watch at its earliest next poll.
+pub async fn rebuild(
+    db: &DatabaseConnection,
+    redis: &Redis,
+    now: DateTime<Utc>,
+    ahead: Option<chrono::Duration>,
+) -> Result<usize, RebuildError> {
+    let horizon = ahead.map(|a| now + a);
+    let within = |at: DateTime<Utc>| horizon.is_none_or(|h| at <= h);
+    let mut entries: Vec<(Due, DateTime<Utc>)> = Vec::new();
+
+    let live_posts: Vec<Uuid> = post::Entity::find()
+        .select_only()
+        .column(post::Column::Id)
+        .filter(post::Column::Status.is_in([PostStatus::Scheduled, PostStatus::Publishing]))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for chunk in live_posts.chunks(500) {
+        let targets = post_target::Entity::find()
+            .filter(post_target::Column::PostId.is_in(chunk.to_vec()))
+            .filter(post_target::Column::State.is_in([
+                TargetState::Pending,
+                TargetState::Queued,
+                TargetState::Publishing,
+            ]))
+            .all(db)
+            .await?;
+        for target in targets {
+            let at = match target.state {
+                TargetState::Publishing => target.lease_until.unwrap_or(now),
+                _ => target.next_attempt_at.unwrap_or(now),
+            };
+            if within(at) {
+                entries.push((Due::Publish(target.id), at));
+            }
+        }
+    }
+
+    let watched = post_target::Entity::find()
+        .filter(post_target::Column::State.eq(TargetState::Published))
+        .filter(post_target::Column::NextPollAt.is_not_null())
+        .all(db)
+        .await?;
+    let mut polls: std::collections::HashMap<Uuid, DateTime<Utc>> = Default::default();
+    for target in &watched {
+        if let Some(at) = target.next_poll_at {
+            let slot = polls.entry(target.connection_id).or_insert(at);
+            *slot = (*slot).min(at);
+        }
+    }
+    entries.extend(
+        polls
+            .into_iter()
+            .filter(|(_, at)| within(*at))
+            .map(|(id, at)| (Due::Poll(id), at)),
+    );
+
+    let plugs = auto_plug::Entity::find()
+        .filter(auto_plug::Column::Status.is_in([PlugStatus::Pending, PlugStatus::Firing]))
+        .all(db)
+        .await?;
+    for plug in plugs {
+        let at = match plug.status {
+            PlugStatus::Firing => plug.lease_until.unwrap_or(now),
+            _ if plug.trigger == PlugTrigger::TimeAfterPublish => {
+                let published = post_target::Entity::find()
+                    .filter(post_target::Column::PostId.eq(plug.post_id))
+                    .filter(post_target::Column::Platform.eq(plug.platform))
+                    .filter(post_target::Column::State.eq(TargetState::Published))
+                    .one(db)
+                    .await?
+                    .and_then(|t| t.published_at);
+                match published {
+                    Some(at) => at + chrono::Duration::minutes(plug.trigger_value),
+                    None => continue,
+                }
+            }
+            // Threshold plugs are checked by the polls.
+            _ => continue,
+        };
+        if within(at) {
+            entries.push((Due::Plug(plug.id), at));
+        }
+    }
+
+    for chunk in entries.chunks(1000) {
+        let values: Vec<(f64, String)> = chunk
+            .iter()
+            .map(|(due, at)| (score(*at), due.member()))
+            .collect();
+        let _: i64 = redis
+            .client()
+            .zadd(redis.key(DUE_KEY), None, None, false, false, values)
+            .await?;
+    }
+    let _: () = redis
+        .client()
+        .set(redis.key(BUILT_KEY), now.timestamp(), None, None, false)
+        .await?;
+    Ok(entries.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_round_trip_and_junk_is_refused() {
+        let id = Uuid::now_v7();
+        for due in [Due::Publish(id), Due::Plug(id), Due::Poll(id)] {
+            assert_eq!(Due::parse(&due.member()), Some(due));
+        }
+        assert_eq!(Due::parse("pub:not-a-uuid"), None);
+        assert_eq!(Due::parse(&format!("xyz:{id}")), None);
+        assert_eq!(Due::parse("nothing"), None);
+    }
+}

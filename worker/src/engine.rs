@@ -1,0 +1,1635 @@
+//! The handlers behind the streams: publish a target, fire a plug, read a connection's
+//! engagement. Each reads the database row its message names and acts only if the row says
+//! the work is due, moving it on with compare-and-set updates; so a duplicated, stale or
+//! reclaimed message does nothing wrong (see ARCHITECTURE.md, "Life of a post").
+//!
+//! Exactly once on the network rests on three rules:
+//! 1. A target is claimed (`PENDING → PUBLISHING` with a lease) before its network call, and
+//!    only the claimer records the result (the update names the version it claimed).
+//! 2. The call is abandoned before the lease ends, so nobody else can act while it may still
+//!    land.
+//! 3. Whoever finds `PUBLISHING` with an expired lease does not know whether the call landed,
+//!    so it asks the network for the account's recent posts and adopts a match (same text)
+//!    before ever posting again. Plugs follow the same three rules with `FIRING`.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use omniplug_core::{
+    Stores,
+    connections::{self, ConnectionError, Networks},
+    entities::{
+        JobKind, JobStatus, PlugStatus, PlugTrigger, PostStatus, TargetState, auto_plug,
+        engagement_snapshot, job, platform_connection as pc, post, post_target, workspace,
+    },
+    schedule::{self, Due},
+};
+use omniplug_platforms::{
+    Platform,
+    clients::{
+        Counts, Credentials, Engagement, ErrorKind, Network, NewPost, PlatformError, PostRef,
+        Published, RecentPost,
+    },
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait, prelude::Uuid, sea_query::Expr,
+};
+use tokio::sync::Semaphore;
+
+use crate::{
+    WorkerError,
+    polling::{self, Observation},
+    settings::Settings,
+};
+
+/// How one message was handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The work was done (published, fired, read).
+    Done,
+    /// Nothing to do: stale, duplicate, not due yet, or owned by another worker.
+    Stale,
+    /// Failed for now; the work is back in the index for a later attempt.
+    Retry,
+    /// Failed for good (the reason is on the row).
+    Failed,
+}
+
+impl Outcome {
+    fn job_status(self) -> JobStatus {
+        match self {
+            Self::Done => JobStatus::Succeeded,
+            Self::Stale => JobStatus::Skipped,
+            Self::Retry => JobStatus::Retrying,
+            Self::Failed => JobStatus::Failed,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Stale => "stale",
+            Self::Retry => "retry",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// The handlers and what they share.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub(crate) stores: Stores,
+    pub(crate) networks: Networks,
+    pub(crate) settings: Settings,
+    calls: Arc<Semaphore>,
+}
+
+fn error_class(kind: &ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::RateLimited { .. } => "rate_limited",
+        ErrorKind::Transient { .. } => "transient",
+        ErrorKind::Auth => "auth",
+        ErrorKind::Permanent => "permanent",
+    }
+}
+
+/// Text compared when settling: whitespace collapsed and links left out (networks rewrite
+/// links, X into t.co).
+pub fn fingerprint(text: &str) -> String {
+    text.split_whitespace()
+        .filter(|word| !word.starts_with("http://") && !word.starts_with("https://"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+trait PlatformName {
+    fn platform_name(&self) -> &'static str;
+}
+
+impl PlatformName for post_target::Model {
+    fn platform_name(&self) -> &'static str {
+        Platform::from(self.platform).display_name()
+    }
+}
+
+fn chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or_default()
+}
+
+fn jitter() -> u128 {
+    Uuid::new_v4().as_u128()
+}
+
+/// A network call's result, or why it could not be made.
+enum CallError {
+    /// The network answered with an error (or did not answer).
+    Network(PlatformError),
+    /// The connection is gone, unusable or not configured here: final.
+    Connection(String),
+    /// Our own store failed: try again later.
+    Internal(String),
+}
+
+/// A network operation the engine makes.
+#[derive(Debug, Clone, Copy)]
+enum Op<'a> {
+    Publish(&'a str),
+    Reply(&'a PostRef, &'a str),
+    Recent,
+    Engagement(&'a [PostRef]),
+}
+
+/// What an [`Op`] returns.
+enum Answer {
+    Published(Published),
+    Recent(Vec<RecentPost>),
+    Counts(Vec<Engagement>),
+}
+
+impl Op<'_> {
+    /// Whether an unanswered call may still have changed something on the network.
+    fn writes(self) -> bool {
+        matches!(self, Self::Publish(_) | Self::Reply(..))
+    }
+
+    async fn run(self, client: &dyn Network, creds: &Credentials) -> Result<Answer, PlatformError> {
+        Ok(match self {
+            Self::Publish(text) => {
+                Answer::Published(client.publish(creds, &NewPost::text(text)).await?)
+            }
+            Self::Reply(parent, text) => {
+                Answer::Published(client.reply(creds, parent, &NewPost::text(text)).await?)
+            }
+            // Enough to cover everything an account posted while a call was in doubt.
+            Self::Recent => Answer::Recent(client.recent_posts(creds, 50).await?),
+            Self::Engagement(posts) => Answer::Counts(client.engagement(creds, posts).await?),
+        })
+    }
+}
+
+impl Answer {
+    fn published(self) -> Result<Published, CallError> {
+        match self {
+            Self::Published(p) => Ok(p),
+            _ => Err(CallError::Internal("unexpected answer".into())),
+        }
+    }
+
+    fn recent(self) -> Result<Vec<RecentPost>, CallError> {
+        match self {
+            Self::Recent(r) => Ok(r),
+            _ => Err(CallError::Internal("unexpected answer".into())),
+        }
+    }
+
+    fn counts(self) -> Result<Vec<Engagement>, CallError> {
+        match self {
+            Self::Counts(c) => Ok(c),
+            _ => Err(CallError::Internal("unexpected answer".into())),
+        }
+    }
+}
+
+impl From<ConnectionError> for CallError {
+    fn from(err: ConnectionError) -> Self {
+        match err {
+            ConnectionError::Network(err) => Self::Network(err),
+            ConnectionError::NotFound => {
+                Self::Connection("The account was disconnected from OmniPlug.".into())
+            }
+            ConnectionError::Database(err) => Self::Internal(err.to_string()),
+            other => Self::Connection(other.to_string()),
+        }
+    }
+}
+
+impl Engine {
+    /// An engine over `stores` with `settings`.
+    pub fn new(stores: Stores, settings: Settings) -> Self {
+        let networks = Networks::from_config(&stores.config);
+        let calls = Arc::new(Semaphore::new(settings.max_calls));
+        Self {
+            stores,
+            networks,
+            settings,
+            calls,
+        }
+    }
+
+    fn db(&self) -> &DatabaseConnection {
+        &self.stores.db
+    }
+
+    /// Handles one due entry as of `now`.
+    pub async fn handle(&self, due: Due, now: DateTime<Utc>) -> Result<Outcome, WorkerError> {
+        let outcome = match due {
+            Due::Publish(id) => self.publish(id, now).await?,
+            Due::Plug(id) => self.fire_plug(id, now).await?,
+            Due::Poll(id) => self.poll(id, now).await?,
+        };
+        let kind = match due {
+            Due::Publish(_) => "publish",
+            Due::Plug(_) => "plug",
+            Due::Poll(_) => "poll",
+        };
+        metrics::counter!("omniplug_jobs_total", "kind" => kind, "outcome" => outcome.label())
+            .increment(1);
+        Ok(outcome)
+    }
+
+    async fn index(&self, due: Due, at: DateTime<Utc>) {
+        if let Err(err) = schedule::add(&self.stores.redis, due, at).await {
+            // The sweep re-indexes from the database within minutes.
+            tracing::warn!(error = %err, ?due, "could not index work; the sweep will");
+        }
+    }
+
+    async fn index_poll(&self, connection: Uuid, at: DateTime<Utc>) {
+        if let Err(err) =
+            schedule::add_no_later(&self.stores.redis, Due::Poll(connection), at).await
+        {
+            tracing::warn!(error = %err, %connection, "could not index a poll; the sweep will");
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn write_job(
+        &self,
+        kind: JobKind,
+        outcome: Outcome,
+        workspace_id: Uuid,
+        ids: (Option<Uuid>, Option<Uuid>, Option<Uuid>),
+        attempt: i32,
+        error: Option<&PlatformError>,
+        started: DateTime<Utc>,
+    ) {
+        let finished = Utc::now();
+        let row = job::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            workspace_id: Set(Some(workspace_id)),
+            kind: Set(kind),
+            status: Set(outcome.job_status()),
+            post_id: Set(ids.0),
+            target_id: Set(ids.1),
+            plug_id: Set(ids.2),
+            attempt: Set(attempt),
+            error_class: Set(error.map(|e| error_class(&e.kind).to_owned())),
+            error: Set(error.map(|e| e.message.clone())),
+            started_at: Set(started),
+            finished_at: Set(Some(finished)),
+            duration_ms: Set(Some((finished - started).num_milliseconds())),
+        };
+        if let Err(err) = row.insert(self.db()).await {
+            tracing::warn!(error = %err, "could not write a job row");
+        }
+    }
+
+    /// Credentials for a connection, then `op`, bounded by the lease.
+    async fn call(
+        &self,
+        connection_id: Uuid,
+        refreshed: bool,
+        op: Op<'_>,
+    ) -> Result<Answer, CallError> {
+        let (client, creds) = if refreshed {
+            connections::credentials_after_refusal(
+                self.db(),
+                &self.stores.vault,
+                &self.networks,
+                connection_id,
+            )
+            .await?
+        } else {
+            connections::credentials(self.db(), &self.stores.vault, &self.networks, connection_id)
+                .await?
+        };
+        let platform = client.platform();
+        match tokio::time::timeout(
+            self.settings.call_deadline(),
+            op.run(client.as_ref(), &creds),
+        )
+        .await
+        {
+            Ok(result) => result.map_err(CallError::Network),
+            Err(_) => Err(CallError::Network(PlatformError {
+                platform,
+                kind: ErrorKind::Transient {
+                    outcome_unknown: op.writes(),
+                },
+                status: None,
+                message: "The network did not answer in time.".into(),
+            })),
+        }
+    }
+
+    /// [`Self::call`], refreshing the tokens once if the network refuses them.
+    async fn call_with_refresh(
+        &self,
+        connection_id: Uuid,
+        op: Op<'_>,
+    ) -> Result<Answer, CallError> {
+        match self.call(connection_id, false, op).await {
+            Err(CallError::Network(err)) if err.kind == ErrorKind::Auth => {
+                tracing::info!(%connection_id, "tokens refused; refreshing once");
+                let again = self.call(connection_id, true, op).await;
+                if let Err(CallError::Network(err)) = &again
+                    && err.kind == ErrorKind::Auth
+                {
+                    mark_invalid(self.db(), connection_id, &err.message).await;
+                }
+                again
+            }
+            other => other,
+        }
+    }
+
+    // ----- publishing -------------------------------------------------------------------
+
+    async fn publish(&self, target_id: Uuid, now: DateTime<Utc>) -> Result<Outcome, WorkerError> {
+        let Some(target) = post_target::Entity::find_by_id(target_id)
+            .one(self.db())
+            .await?
+        else {
+            return Ok(Outcome::Stale);
+        };
+        let Some(post) = post::Entity::find_by_id(target.post_id)
+            .one(self.db())
+            .await?
+        else {
+            return Ok(Outcome::Stale);
+        };
+        match target.state {
+            TargetState::Published | TargetState::Failed => Ok(Outcome::Stale),
+            TargetState::Publishing => match target.lease_until {
+                Some(lease) if lease > now => {
+                    // Its worker is on it; come back when the lease ends in case it dies.
+                    self.index(Due::Publish(target.id), lease).await;
+                    Ok(Outcome::Stale)
+                }
+                _ => self.settle_target(post, target, now).await,
+            },
+            TargetState::Pending | TargetState::Queued => {
+                self.publish_pending(post, target, now).await
+            }
+        }
+    }
+
+    async fn publish_pending(
+        &self,
+        post: post::Model,
+        target: post_target::Model,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, WorkerError> {
+        let Some(due) = target.next_attempt_at else {
+            return Ok(Outcome::Stale);
+        };
+        if !matches!(post.status, PostStatus::Scheduled | PostStatus::Publishing) {
+            return Ok(Outcome::Stale);
+        }
+        if due > now + chrono(self.settings.prefetch) {
+            // Rescheduled later since this entry was made.
+            self.index(Due::Publish(target.id), due).await;
+            return Ok(Outcome::Stale);
+        }
+        if target.attempts == 0 {
+            let grace = workspace::Entity::find_by_id(post.workspace_id)
+                .one(self.db())
+                .await?
+                .map_or(15, |w| w.missed_grace_minutes);
+            if now - due > chrono::Duration::minutes(i64::from(grace)) {
+                return self.miss(post, target, due, now).await;
+            }
+        }
+        let lease = due.max(now) + chrono(self.settings.lease);
+        let Some(claimed) = self.claim_target(&target, lease, now, true).await? else {
+            return Ok(Outcome::Stale);
+        };
+        // Claimed ahead of time: go out at the exact instant.
+        let wait = (due - Utc::now()).to_std().unwrap_or_default();
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        self.publish_claimed(post, claimed).await
+    }
+
+    /// `PENDING`/`QUEUED` (or, when settling, an expired `PUBLISHING`) → `PUBLISHING` with a
+    /// lease; also moves the post to `PUBLISHING`. `None` if someone else changed either.
+    async fn claim_target(
+        &self,
+        target: &post_target::Model,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        from_pending: bool,
+    ) -> Result<Option<post_target::Model>, DbErr> {
+        let txn = self.db().begin().await?;
+        let moved = post::Entity::update_many()
+            .col_expr(post::Column::Status, Expr::value(PostStatus::Publishing))
+            .col_expr(
+                post::Column::Version,
+                Expr::col(post::Column::Version).add(1),
+            )
+            .col_expr(post::Column::UpdatedAt, Expr::value(now))
+            .filter(post::Column::Id.eq(target.post_id))
+            .filter(post::Column::Status.is_in([PostStatus::Scheduled, PostStatus::Publishing]))
+            .exec(&txn)
+            .await?;
+        let states = if from_pending {
+            vec![TargetState::Pending, TargetState::Queued]
+        } else {
+            vec![TargetState::Publishing]
+        };
+        let claimed = post_target::Entity::update_many()
+            .col_expr(
+                post_target::Column::State,
+                Expr::value(TargetState::Publishing),
+            )
+            .col_expr(
+                post_target::Column::LeaseUntil,
+                Expr::value(Some(lease_until)),
+            )
+            .col_expr(
+                post_target::Column::Attempts,
+                Expr::value(target.attempts + 1),
+            )
+            .col_expr(
+                post_target::Column::Version,
+                Expr::value(target.version + 1),
+            )
+            .col_expr(post_target::Column::UpdatedAt, Expr::value(now))
+            .filter(post_target::Column::Id.eq(target.id))
+            .filter(post_target::Column::Version.eq(target.version))
+            .filter(post_target::Column::State.is_in(states))
+            .exec(&txn)
+            .await?;
+        if moved.rows_affected != 1 || claimed.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(None);
+        }
+        txn.commit().await?;
+        Ok(Some(post_target::Model {
+            state: TargetState::Publishing,
+            lease_until: Some(lease_until),
+            attempts: target.attempts + 1,
+            version: target.version + 1,
+            ..target.clone()
+        }))
+    }
+
+    async fn publish_claimed(
+        &self,
+        post: post::Model,
+        target: post_target::Model,
+    ) -> Result<Outcome, WorkerError> {
+        let text = target
+            .content_override
+            .clone()
+            .unwrap_or_else(|| post.content.clone());
+        let permit = self.calls.acquire().await.ok();
+        let started = Utc::now();
+        if target.attempts == 1
+            && let Some(due) = target.next_attempt_at
+        {
+            let late = (started - due).num_microseconds().unwrap_or(0) as f64 / 1e6;
+            metrics::histogram!("omniplug_publish_lateness_seconds").record(late.max(0.0));
+        }
+        let result = self
+            .call_with_refresh(target.connection_id, Op::Publish(&text))
+            .await
+            .and_then(Answer::published);
+        drop(permit);
+        self.record_publish(post, target, result, started).await
+    }
+
+    async fn record_publish(
+        &self,
+        post: post::Model,
+        target: post_target::Model,
+        result: Result<Published, CallError>,
+        started: DateTime<Utc>,
+    ) -> Result<Outcome, WorkerError> {
+        let now = Utc::now();
+        let ids = (Some(post.id), Some(target.id), None);
+        let (outcome, error) = match result {
+            Ok(published) => {
+                let outcome = self
+                    .target_published(&post, &target, &published, now)
+                    .await?;
+                (outcome, None)
+            }
+            Err(CallError::Internal(message)) => {
+                tracing::warn!(%message, target_id = %target.id, "publish interrupted by our store");
+                // Leave it PUBLISHING: the lease's end settles it.
+                if let Some(lease) = target.lease_until {
+                    self.index(Due::Publish(target.id), lease).await;
+                }
+                (Outcome::Retry, None)
+            }
+            Err(CallError::Connection(message)) => {
+                self.target_failed(&target, &message, now).await?;
+                (Outcome::Failed, None)
+            }
+            Err(CallError::Network(err)) => {
+                let outcome = self.target_error(&target, &err, now).await?;
+                (outcome, Some(err))
+            }
+        };
+        self.write_job(
+            JobKind::Publish,
+            outcome,
+            post.workspace_id,
+            ids,
+            target.attempts,
+            error.as_ref(),
+            started,
+        )
+        .await;
+        Ok(outcome)
+    }
+
+    async fn target_published(
+        &self,
+        post: &post::Model,
+        target: &post_target::Model,
+        published: &Published,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, WorkerError> {
+        let first_poll = now + chrono(self.settings.first_poll);
+        let txn = self.db().begin().await?;
+        lock_post(&txn, post.id, now).await?;
+        let done = post_target::Entity::update_many()
+            .col_expr(
+                post_target::Column::State,
+                Expr::value(TargetState::Published),
+            )
+            .col_expr(
+                post_target::Column::PlatformPostId,
+                Expr::value(Some(published.post.id.clone())),
+            )
+            .col_expr(
+                post_target::Column::PlatformPostCid,
+                Expr::value(published.post.cid.clone()),
+            )
+            .col_expr(
+                post_target::Column::PlatformPostUrl,
+                Expr::value(published.url.clone()),
+            )
+            .col_expr(post_target::Column::PublishedAt, Expr::value(Some(now)))
+            .col_expr(
+                post_target::Column::NextPollAt,
+                Expr::value(Some(first_poll)),
+            )
+            .col_expr(
+                post_target::Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(
+                post_target::Column::FailReason,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                post_target::Column::Version,
+                Expr::value(target.version + 1),
+            )
+            .col_expr(post_target::Column::UpdatedAt, Expr::value(now))
+            .filter(post_target::Column::Id.eq(target.id))
+            .filter(post_target::Column::Version.eq(target.version))
+            .filter(post_target::Column::State.eq(TargetState::Publishing))
+            .exec(&txn)
+            .await?;
+        if done.rows_affected != 1 {
+            txn.rollback().await?;
+            // Only possible if our lease ran out mid-call and another worker settled it.
+            tracing::error!(target_id = %target.id, "published, but the target was taken over");
+            return Ok(Outcome::Stale);
+        }
+        finish_post(&txn, post.id, now).await?;
+        txn.commit().await?;
+        tracing::info!(target_id = %target.id, post_id = %post.id, platform_post_id = %published.post.id, "published");
+        self.index_poll(target.connection_id, first_poll).await;
+        let time_plugs = auto_plug::Entity::find()
+            .filter(auto_plug::Column::PostId.eq(post.id))
+            .filter(auto_plug::Column::Platform.eq(target.platform))
+            .filter(auto_plug::Column::Status.eq(PlugStatus::Pending))
+            .filter(auto_plug::Column::Trigger.eq(PlugTrigger::TimeAfterPublish))
+            .all(self.db())
+            .await?;
+        for plug in time_plugs {
+            self.index(
+                Due::Plug(plug.id),
+                now + chrono::Duration::minutes(plug.trigger_value),
+            )
+            .await;
+        }
+        Ok(Outcome::Done)
+    }
+
+    async fn target_error(
+        &self,
+        target: &post_target::Model,
+        err: &PlatformError,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, WorkerError> {
+        let network = err.platform.display_name();
+        match &err.kind {
+            ErrorKind::RateLimited { retry_at } => {
+                let at = retry_at.unwrap_or(now + chrono::Duration::minutes(1));
+                tracing::info!(target_id = %target.id, %at, "rate-limited; waiting for the reset");
+                // Waiting for a reset is not a failed attempt.
+                self.target_back(target, at, target.attempts - 1, None, now)
+                    .await
+            }
+            ErrorKind::Transient { outcome_unknown } => {
+                let at = now + chrono(self.settings.backoff(target.attempts, jitter()));
+                if *outcome_unknown {
+                    // It may have landed: keep it PUBLISHING; whoever comes at `at` settles it.
+                    self.extend_lease(target, at, &err.message, now).await
+                } else if target.attempts >= self.settings.max_attempts {
+                    let reason = format!(
+                        "{network} kept failing ({} attempts): {}",
+                        target.attempts, err.message
+                    );
+                    self.target_failed(target, &reason, now).await?;
+                    Ok(Outcome::Failed)
+                } else {
+                    self.target_back(target, at, target.attempts, Some(&err.message), now)
+                        .await
+                }
+            }
+            ErrorKind::Auth => {
+                let reason = format!(
+                    "{network} refused OmniPlug's access ({}). Reconnect the account, then retry.",
+                    err.message
+                );
+                self.target_failed(target, &reason, now).await?;
+                Ok(Outcome::Failed)
+            }
+            ErrorKind::Permanent => {
+                let reason = format!("{network} refused the post: {}", err.message);
+                self.target_failed(target, &reason, now).await?;
+                Ok(Outcome::Failed)
+            }
+        }
+    }
+
+    /// `PUBLISHING` → `PENDING`, due again at `at`.
+    async fn target_back(
+        &self,
+        target: &post_target::Model,
+        at: DateTime<Utc>,
+        attempts: i32,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, WorkerError> {
+        let changed = post_target::Entity::update_many()
+            .col_expr(
+                post_target::Column::State,
+                Expr::value(TargetState::Pending),
+            )
+            .col_expr(post_target::Column::NextAttemptAt, Expr::value(Some(at)))
+            .col_expr(post_target::Column::Attempts, Expr::value(attempts.max(0)))
+            .col_expr(
+                post_target::Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(
+                post_target::Column::FailReason,
+                Expr::value(reason.map(str::to_owned)),
+            )
+            .col_expr(
+                post_target::Column::Version,
+                Expr::value(target.version + 1),
+            )
+            .col_expr(post_target::Column::UpdatedAt, Expr::value(now))
+            .filter(post_target::Column::Id.eq(target.id))
+            .filter(post_target::Column::Version.eq(target.version))
+            .filter(post_target::Column::State.eq(TargetState::Publishing))
+            .exec(self.db())
+            .await?;
+        if changed.rows_affected == 1 {
+            self.index(Due::Publish(target.id), at).await;
+            Ok(Outcome::Retry)
+        } else {
+            Ok(Outcome::Stale)
+        }
+    }
+
+    async fn extend_lease(
+        &self,
+        target: &post_target::Model,
+        until: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, WorkerError> {
+        let changed = post_target::Entity::update_many()
+            .col_expr(post_target::Column::LeaseUntil, Expr::value(Some(until)))
+            .col_expr(
+                post_target::Column::FailReason,
+                Expr::value(Some(reason.to_owned())),
+            )
+            .col_expr(
+                post_target::Column::Version,
+                Expr::value(target.version + 1),
+            )
+            .col_expr(post_target::Column::UpdatedAt, Expr::value(now))
+            .filter(post_target::Column::Id.eq(target.id))
+            .filter(post_target::Column::Version.eq(target.version))
+            .filter(post_target::Column::State.eq(TargetState::Publishing))
+            .exec(self.db())
+            .await?;
+        if changed.rows_affected == 1 {
+            self.index(Due::Publish(target.id), until).await;
+            Ok(Outcome::Retry)
+        } else {
+            Ok(Outcome::Stale)
+        }
+    }
+
+    async fn target_failed(
+        &self,
+        target: &post_target::Model,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), WorkerError> {
+        let txn = self.db().begin().await?;
+        lock_post(&txn, target.post_id, now).await?;
+        let changed = post_target::Entity::update_many()
+            .col_expr(post_target::Column::State, Expr::value(TargetState::Failed))
+            .col_expr(
+                post_target::Column::FailReason,
+                Expr::value(Some(reason.to_owned())),
+            )
+            .col_expr(
+                post_target::Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(
+                post_target::Column::Version,
+                Expr::value(target.version + 1),
+            )
+            .col_expr(post_target::Column::UpdatedAt, Expr::value(now))
+            .filter(post_target::Column::Id.eq(target.id))
+            .filter(post_target::Column::Version.eq(target.version))
+            .exec(&txn)
+            .await?;
+        if changed.rows_affected == 1 {
+            finish_post(&txn, target.post_id, now).await?;
+            txn.commit().await?;
+            tracing::info!(target_id = %target.id, %reason, "target failed");
+        } else {
+            txn.rollback().await?;
+        }
+        Ok(())
+    }
+
+    /// Overdue beyond the grace period: not published late. The whole post is MISSED while
+    /// nothing of it went out; a straggler of a post already under way fails alone.
+    async fn miss(
+        &self,
+        post: post::Model,
+        target: post_target::Model,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, WorkerError> {
+        let late = (now - due).num_minutes();
+        let reason = format!(
+            "Missed: nothing could publish it at its time ({late} minutes overdue). Publish it now or pick a new time."
+        );
+        if post.status == PostStatus::Scheduled {
+            post::Entity::update_many()
+                .col_expr(post::Column::Status, Expr::value(PostStatus::Missed))
+                .col_expr(post::Column::FailReason, Expr::value(Some(reason)))
+                .col_expr(post::Column::Version, Expr::value(post.version + 1))
+                .col_expr(post::Column::UpdatedAt, Expr::value(now))
+                .filter(post::Column::Id.eq(post.id))
+                .filter(post::Column::Version.eq(post.version))
+                .filter(post::Column::Status.eq(PostStatus::Scheduled))
+                .exec(self.db())
+                .await?;
+            tracing::info!(post_id = %post.id, late_minutes = late, "post missed");
+        } else {
+            self.target_failed(&target, &reason, now).await?;
+        }
+        Ok(Outcome::Failed)
+    }
+
+    /// A target found `PUBLISHING` after its lease: did the call land?
+    async fn settle_target(
+        &self,
+        post: post::Model,
+        target: post_target::Model,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, WorkerError> {
+        let lease = now + chrono(self.settings.lease);
+        let Some(claimed) = self.claim_target(&target, lease, now, false).await? else {
+            return Ok(Outcome::Stale);
+        };
+        // The claim counted an attempt; settling is not one.
+        let claimed = post_target::Model {
+            attempts: target.attempts,
+            ..claimed
+        };
+        let text = claimed
+            .content_override
+            .clone()
+            .unwrap_or_else(|| post.content.clone());
+        let wanted = fingerprint(&text);
+        let since = claimed.created_at - chrono::Duration::minutes(5);
+        let taken: Vec<String> = post_target::Entity::find()
+            .filter(post_target::Column::ConnectionId.eq(claimed.connection_id))
+            .filter(post_target::Column::Id.ne(claimed.id))
+            .filter(post_target::Column::PlatformPostId.is_not_null())
+            .filter(post_target::Column::PublishedAt.gte(since))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .filter_map(|t| t.platform_post_id)
+            .collect();
+        let started = Utc::now();
+        let found = self
+            .call_with_refresh(claimed.connection_id, Op::Recent)
+            .await
+            .and_then(Answer::recent);
+        match found {
+            Ok(recent) => {
+                let hit = recent.into_iter().find(|p| {
+                    fingerprint(&p.text) == wanted
+                        && p.created_at.is_none_or(|at| at >= since)
+                        && !taken.contains(&p.post.id)
+                });
+                if let Some(hit) = hit {
+                    tracing::info!(target_id = %claimed.id, platform_post_id = %hit.post.id, "unknown outcome settled: it landed; adopted");
+                    let published = Published {
+                        url: None,
+                        post: hit.post,
+                    };
+                    let outcome = self
+                        .target_published(&post, &claimed, &published, Utc::now())
+                        .await?;
+                    self.write_job(
+                        JobKind::Publish,
+                        outcome,
+                        post.workspace_id,
+                        (Some(post.id), Some(claimed.id), None),
+                        claimed.attempts,
+                        None,
+                        started,
+                    )
+                    .await;
+                    Ok(outcome)
+                } else if claimed.attempts >= self.settings.max_attempts {
+                    let reason = format!(
+                        "{} kept failing ({} attempts): {}",
+                        claimed.platform_name(),
+                        claimed.attempts,
+                        claimed
+                            .fail_reason
+                            .as_deref()
+                            .unwrap_or("the post was never confirmed")
+                    );
+                    self.target_failed(&claimed, &reason, Utc::now()).await?;
+                    Ok(Outcome::Failed)
+                } else {
+                    tracing::info!(target_id = %claimed.id, "unknown outcome settled: it did not land; publishing again");
+                    let again = post_target::Model {
+                        attempts: claimed.attempts + 1,
+                        ..claimed
+                    };
+                    // Count this attempt in the row too.
+                    post_target::Entity::update_many()
+                        .col_expr(post_target::Column::Attempts, Expr::value(again.attempts))
+                        .filter(post_target::Column::Id.eq(again.id))
+                        .filter(post_target::Column::Version.eq(again.version))
+                        .exec(self.db())
+                        .await?;
+                    self.publish_claimed(post, again).await
+                }
+            }
+            Err(CallError::Network(err)) => {
+                let at = match err.kind {
+                    ErrorKind::RateLimited { retry_at } => {
+                        retry_at.unwrap_or(now + chrono::Duration::minutes(1))
+                    }
+                    _ => now + chrono(self.settings.backoff(claimed.attempts.max(1), jitter())),
+                };
+                tracing::info!(target_id = %claimed.id, error = %err.message, "could not settle yet");
+                if err.kind == ErrorKind::Auth {
+                    let reason = format!(
+                        "{} refused OmniPlug's access ({}). Reconnect the account, then retry.",
+                        err.platform.display_name(),
+                        err.message
+                    );
+                    self.target_failed(&claimed, &reason, Utc::now()).await?;
+                    return Ok(Outcome::Failed);
+                }
+                self.extend_lease(&claimed, at, &err.message, Utc::now())
+                    .await
+            }
+            Err(CallError::Connection(message)) => {
+                self.target_failed(&claimed, &message, Utc::now()).await?;
+                Ok(Outcome::Failed)
+            }
+            Err(CallError::Internal(message)) => {
+                let at = now + chrono(self.settings.retry_base);
+                self.extend_lease(&claimed, at, &message, Utc::now()).await
+            }
+        }
+    }
+
+    // ----- plugs ------------------------------------------------------------------------
+
+    async fn fire_plug(&self, plug_id: Uuid, now: DateTime<Utc>) -> Result<Outcome, WorkerError> {
+        let Some(plug) = auto_plug::Entity::find_by_id(plug_id)
+            .one(self.db())
+            .await?
+        else {
+            return Ok(Outcome::Stale);
+        };
+        let target = post_target::Entity::find()
+            .filter(post_target::Column::PostId.eq(plug.post_id))
+            .filter(post_target::Column::Platform.eq(plug.platform))
+            .filter(post_target::Column::State.eq(TargetState::Published))
+            .order_by_asc(post_target::Column::PublishedAt)
+            .one(self.db())
+            .await?;
+        let Some(target) = target else {
+            if matches!(plug.status, PlugStatus::Pending | PlugStatus::Firing) {
+                self.skip_plug(&plug, "The post did not go out on this network.", now)
+                    .await?;
+            }
+            return Ok(Outcome::Stale);
+        };
+        let plug = match plug.status {
+            PlugStatus::Fired | PlugStatus::Failed | PlugStatus::Skipped => {
+                return Ok(Outcome::Stale);
+            }
+            PlugStatus::Pending => {
+                if plug.trigger != PlugTrigger::TimeAfterPublish {
+                    // Threshold plugs are moved to FIRING by the poller.
+                    return Ok(Outcome::Stale);
+                }
+                let Some(published) = target.published_at else {
+                    return Ok(Outcome::Stale);
+                };
+                let due = published + chrono::Duration::minutes(plug.trigger_value);
+                if due > now {
+                    self.index(Due::Plug(plug.id), due).await;
+                    return Ok(Outcome::Stale);
+                }
+                match trigger_plug(self.db(), &plug, now).await? {
+                    Some(plug) => plug,
+                    None => return Ok(Outcome::Stale),
+                }
+            }
+            PlugStatus::Firing => plug,
+        };
+        match plug.lease_until {
+            Some(lease) if lease > now => {
+                self.index(Due::Plug(plug.id), lease).await;
+                Ok(Outcome::Stale)
+            }
+            // A reply call was made and its result never recorded.
+            Some(_) => self.settle_plug(plug, target, now).await,
+            None => self.reply(plug, target, now).await,
+        }
+    }
+
+    /// `FIRING` (lease free or expired) → `FIRING` with our lease.
+    async fn claim_plug(
+        &self,
+        plug: &auto_plug::Model,
+        now: DateTime<Utc>,
+        count_attempt: bool,
+    ) -> Result<Option<auto_plug::Model>, DbErr> {
+        let lease = now + chrono(self.settings.lease);
+        let attempts = plug.attempts + i32::from(count_attempt);
+        let changed = auto_plug::Entity::update_many()
+            .col_expr(auto_plug::Column::LeaseUntil, Expr::value(Some(lease)))
+            .col_expr(auto_plug::Column::Attempts, Expr::value(attempts))
+            .col_expr(auto_plug::Column::Version, Expr::value(plug.version + 1))
+            .col_expr(auto_plug::Column::UpdatedAt, Expr::value(now))
+            .filter(auto_plug::Column::Id.eq(plug.id))
+            .filter(auto_plug::Column::Version.eq(plug.version))
+            .filter(auto_plug::Column::Status.eq(PlugStatus::Firing))
+            .exec(self.db())
+            .await?;
+        Ok((changed.rows_affected == 1).then(|| auto_plug::Model {
+            lease_until: Some(lease),
+            attempts,
+            version: plug.version + 1,
+            ..plug.clone()
+        }))
+    }
+
+    async fn reply(
+        &self,
+        plug: auto_plug::Model,
+        target: post_target::Model,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, WorkerError> {
+        let Some(plug) = self.claim_plug(&plug, now, true).await? else {
+            return Ok(Outcome::Stale);
+        };
+        let Some(parent_id) = target.platform_post_id.clone() else {
+            self.skip_plug(&plug, "The post has no id on the network.", now)
+                .await?;
+            return Ok(Outcome::Stale);
+        };
+        let parent = PostRef {
+            id: parent_id,
+            cid: target.platform_post_cid.clone(),
+        };
+        let text = plug.content.clone();
+        let permit = self.calls.acquire().await.ok();
+        let started = Utc::now();
+        let result = self
+            .call_with_refresh(target.connection_id, Op::Reply(&parent, &text))
+            .await
+            .and_then(Answer::published);
+        drop(permit);
+        self.record_reply(plug, result, started).await
+    }
+
+    async fn record_reply(
+        &self,
+        plug: auto_plug::Model,
+        result: Result<Published, CallError>,
+        started: DateTime<Utc>,
+    ) -> Result<Outcome, WorkerError> {
+        let now = Utc::now();
+        let (outcome, error) = match result {
+            Ok(published) => (self.plug_fired(&plug, &published, now).await?, None),
+            Err(CallError::Internal(message)) => {
+                tracing::warn!(%message, plug_id = %plug.id, "reply interrupted by our store");
+                if let Some(lease) = plug.lease_until {
+                    self.index(Due::Plug(plug.id), lease).await;
+                }
+                (Outcome::Retry, None)
+            }
+            Err(CallError::Connection(message)) => {
+                self.plug_failed(&plug, &message, now).await?;
+                (Outcome::Failed, None)
+            }
+            Err(CallError::Network(err)) => {
+                let outcome = match &err.kind {
+                    ErrorKind::RateLimited { retry_at } => {
+                        let at = retry_at.unwrap_or(now + chrono::Duration::minutes(1));
+                        self.plug_lease(&plug, None, plug.attempts - 1, at, now)
+                            .await?
+                    }
+                    ErrorKind::Transient { outcome_unknown } => {
+                        let at = now + chrono(self.settings.backoff(plug.attempts, jitter()));
+                        if *outcome_unknown {
+                            self.plug_lease(&plug, Some(at), plug.attempts, at, now)
+                                .await?
+                        } else if plug.attempts >= self.settings.max_attempts {
+                            let reason = format!(
+                                "{} kept failing ({} attempts): {}",
+                                err.platform.display_name(),
+                                plug.attempts,
+                                err.message
+                            );
+                            self.plug_failed(&plug, &reason, now).await?;
+                            Outcome::Failed
+                        } else {
+                            self.plug_lease(&plug, None, plug.attempts, at, now).await?
+                        }
+                    }
+                    ErrorKind::Auth | ErrorKind::Permanent => {
+                        let reason = format!(
+                            "{} refused the plug: {}",
+                            err.platform.display_name(),
+                            err.message
+                        );
+                        self.plug_failed(&plug, &reason, now).await?;
+                        Outcome::Failed
+                    }
+                };
+                (outcome, Some(err))
+            }
+        };
+        self.write_job(
+            JobKind::Plug,
+            outcome,
+            plug.workspace_id,
+            (Some(plug.post_id), None, Some(plug.id)),
+            plug.attempts,
+            error.as_ref(),
+            started,
+        )
+        .await;
+        Ok(outcome)
+    }
+
+    async fn plug_fired(
+        &self,
+        plug: &auto_plug::Model,
+        published: &Published,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, WorkerError> {
+        let changed = auto_plug::Entity::update_many()
+            .col_expr(auto_plug::Column::Status, Expr::value(PlugStatus::Fired))
+            .col_expr(auto_plug::Column::FiredAt, Expr::value(Some(now)))
+            .col_expr(
+                auto_plug::Column::PlugPostId,
+                Expr::value(Some(published.post.id.clone())),
+            )
+            .col_expr(
+                auto_plug::Column::PlugPostUrl,
+                Expr::value(published.url.clone()),
+            )
+            .col_expr(
+                auto_plug::Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(
+                auto_plug::Column::FailReason,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(auto_plug::Column::Version, Expr::value(plug.version + 1))
+            .col_expr(auto_plug::Column::UpdatedAt, Expr::value(now))
+            .filter(auto_plug::Column::Id.eq(plug.id))
+            .filter(auto_plug::Column::Version.eq(plug.version))
+            .filter(auto_plug::Column::Status.eq(PlugStatus::Firing))
+            .exec(self.db())
+            .await?;
+        if changed.rows_affected != 1 {
+            tracing::error!(plug_id = %plug.id, "replied, but the plug was taken over");
+            return Ok(Outcome::Stale);
+        }
+        tracing::info!(plug_id = %plug.id, reply_id = %published.post.id, "plug fired");
+        Ok(Outcome::Done)
+    }
+
+    /// Keeps the plug FIRING and due again at `at`; `lease` set means the last call's outcome
+    /// is unknown (settle first), `None` means call again.
+    async fn plug_lease(
+        &self,
+        plug: &auto_plug::Model,
+        lease: Option<DateTime<Utc>>,
+        attempts: i32,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, WorkerError> {
+        let changed = auto_plug::Entity::update_many()
+            .col_expr(auto_plug::Column::LeaseUntil, Expr::value(lease))
+            .col_expr(auto_plug::Column::Attempts, Expr::value(attempts.max(0)))
+            .col_expr(auto_plug::Column::Version, Expr::value(plug.version + 1))
+            .col_expr(auto_plug::Column::UpdatedAt, Expr::value(now))
+            .filter(auto_plug::Column::Id.eq(plug.id))
+            .filter(auto_plug::Column::Version.eq(plug.version))
+            .filter(auto_plug::Column::Status.eq(PlugStatus::Firing))
+            .exec(self.db())
+            .await?;
+        if changed.rows_affected == 1 {
+            self.index(Due::Plug(plug.id), at).await;
+            Ok(Outcome::Retry)
+        } else {
+            Ok(Outcome::Stale)
+        }
+    }
+
+    async fn plug_failed(
+        &self,
+        plug: &auto_plug::Model,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        end_plug(self.db(), plug, PlugStatus::Failed, reason, now).await
+    }
+
+    async fn skip_plug(
+        &self,
+        plug: &auto_plug::Model,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        end_plug(self.db(), plug, PlugStatus::Skipped, reason, now).await
+    }
+
+    async fn settle_plug(
+        &self,
+        plug: auto_plug::Model,
+        target: post_target::Model,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, WorkerError> {
+        let Some(plug) = self.claim_plug(&plug, now, false).await? else {
+            return Ok(Outcome::Stale);
+        };
+        let wanted = fingerprint(&plug.content);
+        let since = target.published_at.unwrap_or(plug.created_at);
+        let found = self
+            .call_with_refresh(target.connection_id, Op::Recent)
+            .await
+            .and_then(Answer::recent);
+        match found {
+            Ok(recent) => {
+                let hit = recent.into_iter().find(|p| {
+                    fingerprint(&p.text) == wanted && p.created_at.is_none_or(|at| at >= since)
+                });
+                if let Some(hit) = hit {
+                    tracing::info!(plug_id = %plug.id, reply_id = %hit.post.id, "unknown plug outcome settled: it landed; adopted");
+                    let published = Published {
+                        url: None,
+                        post: hit.post,
+                    };
+                    self.plug_fired(&plug, &published, Utc::now()).await
+                } else if plug.attempts >= self.settings.max_attempts {
+                    self.plug_failed(
+                        &plug,
+                        "The network did not confirm the reply after several attempts.",
+                        Utc::now(),
+                    )
+                    .await?;
+                    Ok(Outcome::Failed)
+                } else {
+                    tracing::info!(plug_id = %plug.id, "unknown plug outcome settled: it did not land; replying again");
+                    // Release our settling lease so `reply` can claim it for the call.
+                    let free = auto_plug::Model {
+                        lease_until: None,
+                        ..plug
+                    };
+                    self.reply(free, target, Utc::now()).await
+                }
+            }
+            Err(CallError::Network(err)) => {
+                let at = match err.kind {
+                    ErrorKind::RateLimited { retry_at } => {
+                        retry_at.unwrap_or(now + chrono::Duration::minutes(1))
+                    }
+                    _ => now + chrono(self.settings.backoff(plug.attempts.max(1), jitter())),
+                };
+                self.plug_lease(&plug, Some(at), plug.attempts, at, Utc::now())
+                    .await
+            }
+            Err(CallError::Connection(message)) => {
+                self.plug_failed(&plug, &message, Utc::now()).await?;
+                Ok(Outcome::Failed)
+            }
+            Err(CallError::Internal(_)) => {
+                let at = now + chrono(self.settings.retry_base);
+                self.plug_lease(&plug, Some(at), plug.attempts, at, Utc::now())
+                    .await
+            }
+        }
+    }
+
+    // ----- engagement ---------------------------------------------------------------------
+
+    async fn poll(&self, connection_id: Uuid, now: DateTime<Utc>) -> Result<Outcome, WorkerError> {
+        // Targets due now, plus those due within the minimum gap (one read serves them all).
+        let horizon = now + chrono(self.settings.min_poll);
+        let watched = post_target::Entity::find()
+            .filter(post_target::Column::ConnectionId.eq(connection_id))
+            .filter(post_target::Column::State.eq(TargetState::Published))
+            .filter(post_target::Column::NextPollAt.is_not_null())
+            .all(self.db())
+            .await?;
+        let (due, later): (Vec<_>, Vec<_>) = watched
+            .into_iter()
+            .partition(|t| t.next_poll_at.is_some_and(|at| at <= horizon));
+        let next_later = later.iter().filter_map(|t| t.next_poll_at).min();
+        if due.is_empty() {
+            if let Some(at) = next_later {
+                self.index_poll(connection_id, at).await;
+            }
+            return Ok(Outcome::Stale);
+        }
+        if let Some(wait) =
+            polling::take_read(&self.stores.redis, connection_id, now, &self.settings).await?
+        {
+            self.index_poll(connection_id, now + chrono(wait)).await;
+            return Ok(Outcome::Retry);
+        }
+        let workspace_id = due[0].workspace_id;
+        let refs: Vec<PostRef> = due
+            .iter()
+            .filter_map(|t| t.platform_post_id.clone())
+            .map(PostRef::id)
+            .collect();
+        let started = Utc::now();
+        let result = self
+            .call_with_refresh(connection_id, Op::Engagement(&refs))
+            .await
+            .and_then(Answer::counts);
+        let counts = match result {
+            Ok(counts) => counts,
+            Err(err) => {
+                let (at, error) = match err {
+                    CallError::Network(err) => {
+                        let at = match err.kind {
+                            ErrorKind::RateLimited { retry_at } => {
+                                retry_at.unwrap_or(now + chrono::Duration::minutes(5))
+                            }
+                            _ => now + chrono::Duration::minutes(5),
+                        };
+                        (at, Some(err))
+                    }
+                    // Disconnected or unusable: stop watching until it is fixed.
+                    CallError::Connection(message) => {
+                        tracing::info!(%connection_id, %message, "engagement not read");
+                        return Ok(Outcome::Failed);
+                    }
+                    CallError::Internal(_) => (now + chrono::Duration::minutes(1), None),
+                };
+                self.index_poll(connection_id, at).await;
+                self.write_job(
+                    JobKind::Poll,
+                    Outcome::Retry,
+                    workspace_id,
+                    (None, None, None),
+                    1,
+                    error.as_ref(),
+                    started,
+                )
+                .await;
+                return Ok(Outcome::Retry);
+            }
+        };
+        let mut next_min = next_later;
+        let mut fire = Vec::new();
+        for target in &due {
+            let seen = target
+                .platform_post_id
+                .as_ref()
+                .and_then(|id| counts.iter().find(|e| &e.id == id))
+                .map(|e| e.counts);
+            let next = self.observe(target, seen, now, &mut fire).await?;
+            if let Some(at) = next {
+                next_min = Some(next_min.map_or(at, |m: DateTime<Utc>| m.min(at)));
+            }
+        }
+        for plug_id in fire {
+            self.index(Due::Plug(plug_id), now).await;
+        }
+        if let Some(at) = next_min {
+            self.index_poll(connection_id, at).await;
+        }
+        self.write_job(
+            JobKind::Poll,
+            Outcome::Done,
+            workspace_id,
+            (None, None, None),
+            1,
+            None,
+            started,
+        )
+        .await;
+        Ok(Outcome::Done)
+    }
+
+    /// Stores one target's counts and snapshot, triggers its plugs that are met, and returns
+    /// its next read.
+    async fn observe(
+        &self,
+        target: &post_target::Model,
+        seen: Option<Counts>,
+        now: DateTime<Utc>,
+        fire: &mut Vec<Uuid>,
+    ) -> Result<Option<DateTime<Utc>>, WorkerError> {
+        let previous = Counts {
+            likes: target.like_count.unsigned_abs(),
+            comments: target.comment_count.unsigned_abs(),
+            reposts: target.repost_count.unsigned_abs(),
+        };
+        let counts = seen.unwrap_or(previous);
+        let plugs = auto_plug::Entity::find()
+            .filter(auto_plug::Column::PostId.eq(target.post_id))
+            .filter(auto_plug::Column::Platform.eq(target.platform))
+            .filter(auto_plug::Column::Status.eq(PlugStatus::Pending))
+            .all(self.db())
+            .await?;
+        let mut pending = Vec::new();
+        for plug in plugs {
+            let Some(value) = polling::metric(plug.trigger, &counts) else {
+                continue;
+            };
+            let threshold = plug.trigger_value.unsigned_abs();
+            if value >= threshold {
+                if trigger_plug(self.db(), &plug, now).await?.is_some() {
+                    tracing::info!(plug_id = %plug.id, value, threshold, "plug threshold met");
+                    fire.push(plug.id);
+                }
+            } else {
+                pending.push((plug.trigger, threshold));
+            }
+        }
+        let next = polling::next_poll(
+            &Observation {
+                published_at: target.published_at.unwrap_or(now),
+                now,
+                counts,
+                previous: target.last_polled_at.map(|at| (previous, at)),
+                pending,
+            },
+            &self.settings,
+        );
+        let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        post_target::Entity::update_many()
+            .col_expr(
+                post_target::Column::LikeCount,
+                Expr::value(as_i64(counts.likes)),
+            )
+            .col_expr(
+                post_target::Column::CommentCount,
+                Expr::value(as_i64(counts.comments)),
+            )
+            .col_expr(
+                post_target::Column::RepostCount,
+                Expr::value(as_i64(counts.reposts)),
+            )
+            .col_expr(post_target::Column::LastPolledAt, Expr::value(Some(now)))
+            .col_expr(post_target::Column::NextPollAt, Expr::value(next))
+            .filter(post_target::Column::Id.eq(target.id))
+            .filter(post_target::Column::State.eq(TargetState::Published))
+            .exec(self.db())
+            .await?;
+        engagement_snapshot::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            target_id: Set(target.id),
+            observed_at: Set(now),
+            like_count: Set(as_i64(counts.likes)),
+            comment_count: Set(as_i64(counts.comments)),
+            repost_count: Set(as_i64(counts.reposts)),
+            impression_count: Set(target.impression_count),
+        }
+        .insert(self.db())
+        .await?;
+        Ok(next)
+    }
+}
+
+/// Takes the post's row lock first, so two targets finishing at once see each other.
+async fn lock_post(
+    txn: &impl ConnectionTrait,
+    post_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    post::Entity::update_many()
+        .col_expr(post::Column::UpdatedAt, Expr::value(now))
+        .filter(post::Column::Id.eq(post_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Once no target of the post is still under way: PUBLISHED, PARTIALLY_PUBLISHED or FAILED,
+/// with each failed network's reason; plugs on networks where nothing went out are skipped.
+async fn finish_post(
+    txn: &impl ConnectionTrait,
+    post_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let targets = post_target::Entity::find()
+        .filter(post_target::Column::PostId.eq(post_id))
+        .all(txn)
+        .await?;
+    if targets.iter().any(|t| {
+        matches!(
+            t.state,
+            TargetState::Pending | TargetState::Queued | TargetState::Publishing
+        )
+    }) {
+        return Ok(());
+    }
+    let published: Vec<_> = targets
+        .iter()
+        .filter(|t| t.state == TargetState::Published)
+        .collect();
+    let failed: Vec<_> = targets
+        .iter()
+        .filter(|t| t.state == TargetState::Failed)
+        .collect();
+    let status = match (published.is_empty(), failed.is_empty()) {
+        (false, true) => PostStatus::Published,
+        (true, _) => PostStatus::Failed,
+        (false, false) => PostStatus::PartiallyPublished,
+    };
+    let reason = (!failed.is_empty()).then(|| {
+        failed
+            .iter()
+            .map(|t| t.fail_reason.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" · ")
+    });
+    let first = published.iter().filter_map(|t| t.published_at).min();
+    post::Entity::update_many()
+        .col_expr(post::Column::Status, Expr::value(status))
+        .col_expr(post::Column::PublishedAt, Expr::value(first))
+        .col_expr(post::Column::FailReason, Expr::value(reason))
+        .col_expr(
+            post::Column::Version,
+            Expr::col(post::Column::Version).add(1),
+        )
+        .col_expr(post::Column::UpdatedAt, Expr::value(now))
+        .filter(post::Column::Id.eq(post_id))
+        .exec(txn)
+        .await?;
+    for target in failed {
+        let any_out = published.iter().any(|p| p.platform == target.platform);
+        if any_out {
+            continue;
+        }
+        auto_plug::Entity::update_many()
+            .col_expr(auto_plug::Column::Status, Expr::value(PlugStatus::Skipped))
+            .col_expr(
+                auto_plug::Column::FailReason,
+                Expr::value(Some(format!(
+                    "Skipped: the post did not go out on {}.",
+                    Platform::from(target.platform).display_name()
+                ))),
+            )
+            .col_expr(
+                auto_plug::Column::Version,
+                Expr::col(auto_plug::Column::Version).add(1),
+            )
+            .col_expr(auto_plug::Column::UpdatedAt, Expr::value(now))
+            .filter(auto_plug::Column::PostId.eq(post_id))
+            .filter(auto_plug::Column::Platform.eq(target.platform))
+            .filter(auto_plug::Column::Status.eq(PlugStatus::Pending))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// `PENDING` → `FIRING` (no call yet): the trigger is met. `None` if someone else moved it.
+async fn trigger_plug(
+    db: &DatabaseConnection,
+    plug: &auto_plug::Model,
+    now: DateTime<Utc>,
+) -> Result<Option<auto_plug::Model>, DbErr> {
+    let changed = auto_plug::Entity::update_many()
+        .col_expr(auto_plug::Column::Status, Expr::value(PlugStatus::Firing))
+        .col_expr(
+            auto_plug::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(auto_plug::Column::Version, Expr::value(plug.version + 1))
+        .col_expr(auto_plug::Column::UpdatedAt, Expr::value(now))
+        .filter(auto_plug::Column::Id.eq(plug.id))
+        .filter(auto_plug::Column::Version.eq(plug.version))
+        .filter(auto_plug::Column::Status.eq(PlugStatus::Pending))
+        .exec(db)
+        .await?;
+    Ok((changed.rows_affected == 1).then(|| auto_plug::Model {
+        status: PlugStatus::Firing,
+        lease_until: None,
+        version: plug.version + 1,
+        ..plug.clone()
+    }))
+}
+
+async fn end_plug(
+    db: &DatabaseConnection,
+    plug: &auto_plug::Model,
+    status: PlugStatus,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    auto_plug::Entity::update_many()
+        .col_expr(auto_plug::Column::Status, Expr::value(status))
+        .col_expr(
+            auto_plug::Column::FailReason,
+            Expr::value(Some(reason.to_owned())),
+        )
+        .col_expr(
+            auto_plug::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(auto_plug::Column::Version, Expr::value(plug.version + 1))
+        .col_expr(auto_plug::Column::UpdatedAt, Expr::value(now))
+        .filter(auto_plug::Column::Id.eq(plug.id))
+        .filter(auto_plug::Column::Version.eq(plug.version))
+        .exec(db)
+        .await?;
+    tracing::info!(plug_id = %plug.id, ?status, %reason, "plug ended without firing");
+    Ok(())
+}
+
+async fn mark_invalid(db: &DatabaseConnection, connection_id: Uuid, message: &str) {
+    let result = pc::Entity::update_many()
+        .col_expr(pc::Column::IsValid, Expr::value(false))
+        .col_expr(pc::Column::LastError, Expr::value(Some(message.to_owned())))
+        .col_expr(pc::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(pc::Column::Id.eq(connection_id))
+        .exec(db)
+        .await;
+    if let Err(err) = result {
+        tracing::warn!(error = %err, %connection_id, "could not mark the connection invalid");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fingerprint;
+
+    #[test]
+    fn fingerprints_ignore_spacing_and_rewritten_links() {
+        assert_eq!(
+            fingerprint("Launch day!\n\nTry it: https://example.com/x  now"),
+            fingerprint("Launch day! Try it: https://t.co/abc123 now")
+        );
+        assert_ne!(fingerprint("Launch day!"), fingerprint("Launch day?"));
+    }
+}

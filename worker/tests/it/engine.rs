@@ -1,0 +1,464 @@
+//! The publishing and plug engine in one process: real Redis, real database, the Sandbox
+//! network with injected faults. Most tests drive `Worker::step` with their own clock.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use fred::interfaces::{KeysInterface, StreamsInterface};
+use omniplug_core::{
+    entities::{JobKind, PlugStatus, PlugTrigger, PostStatus, TargetState, job},
+    posts::{self, PostInput},
+    queue::PUBLISH_STREAM,
+    schedule::{self, Due},
+};
+use omniplug_platforms::{Platform, clients::Counts, sandbox::Fault};
+use omniplug_worker::Settings;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::rig::{Rig, fast};
+
+const CREATE: &str = "POST /xrpc/com.atproto.repo.createRecord";
+
+fn secs(s: i64) -> chrono::Duration {
+    chrono::Duration::seconds(s)
+}
+
+#[tokio::test]
+async fn a_scheduled_post_goes_out_on_time_and_its_plug_fires_once_after_the_threshold() {
+    let rig = Rig::new().await;
+    let worker = rig
+        .worker(Settings {
+            prefetch: Duration::from_secs(1),
+            first_poll: Duration::from_millis(500),
+            min_poll: Duration::from_millis(200),
+            ..fast()
+        })
+        .await;
+    let at = Utc::now() + secs(2);
+    let saved = rig
+        .schedule("Launch day for OmniPlug", at, Some((PlugTrigger::Likes, 5)))
+        .await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn({
+        let worker = worker.clone();
+        async move {
+            worker
+                .run_until(async move {
+                    stopped.await.ok();
+                })
+                .await;
+        }
+    });
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let published = loop {
+        let post = rig.reload(saved.post.id).await;
+        if post.post.status == PostStatus::Published {
+            break post;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never published: {post:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let target = &published.targets[0];
+    let went_out = target.published_at.expect("published_at");
+    assert!(went_out >= at, "not early: {went_out} vs {at}");
+    assert!(
+        went_out - at < secs(1),
+        "within a second: {}",
+        went_out - at
+    );
+    let call = job::Entity::find()
+        .filter(job::Column::TargetId.eq(target.id))
+        .filter(job::Column::Kind.eq(JobKind::Publish))
+        .one(&rig.stores.db)
+        .await
+        .expect("db")
+        .expect("a job row");
+    let lateness = call.started_at - at;
+    assert!(
+        lateness >= chrono::Duration::zero() && lateness < chrono::Duration::milliseconds(500),
+        "network call {lateness} after its time"
+    );
+    assert_eq!(rig.on_network("Launch day for OmniPlug").len(), 1);
+    assert_eq!(rig.plug(saved.post.id).await.status, PlugStatus::Pending);
+
+    // The audience arrives: five likes.
+    let post_id = target.platform_post_id.clone().expect("network id");
+    rig.sandbox.set_counts(
+        &post_id,
+        Counts {
+            likes: 5,
+            comments: 0,
+            reposts: 0,
+        },
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let plug = loop {
+        let plug = rig.plug(saved.post.id).await;
+        if plug.status == PlugStatus::Fired {
+            break plug;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "plug never fired: {plug:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Let a few more polls happen: the plug must not fire again.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.send(()).ok();
+    running.await.expect("worker");
+
+    let replies = rig.replies();
+    assert_eq!(replies.len(), 1, "exactly one plug reply: {replies:?}");
+    assert_eq!(replies[0].reply_to.as_deref(), Some(post_id.as_str()));
+    assert_eq!(plug.plug_post_id.as_deref(), Some(replies[0].id.as_str()));
+    let post = rig.reload(saved.post.id).await;
+    assert_eq!(post.targets[0].like_count, 5, "the post shows its likes");
+    assert!(post.targets[0].platform_post_url.is_some());
+}
+
+#[tokio::test]
+async fn the_same_stream_entry_delivered_twice_publishes_once() {
+    let rig = Rig::new().await;
+    let worker = rig.worker(fast()).await;
+    let now = Utc::now();
+    let saved = rig.schedule("Said once", now, None).await;
+    // A second copy of the entry, as a retried XADD or a reclaimed duplicate would make.
+    let member = Due::Publish(saved.targets[0].id).member();
+    let _: String = rig
+        .stores
+        .redis
+        .client()
+        .xadd(
+            rig.stores.redis.key(PUBLISH_STREAM),
+            false,
+            None,
+            "*",
+            vec![("m", member.as_str()), ("due", "0")],
+        )
+        .await
+        .expect("xadd");
+    let report = worker.step(now).await.expect("step");
+    assert_eq!(report.done, 1, "{report:?}");
+    assert!(report.stale >= 1, "the copy did nothing: {report:?}");
+    assert_eq!(rig.on_network("Said once").len(), 1);
+}
+
+#[tokio::test]
+async fn edits_and_deletes_after_queueing_win() {
+    let rig = Rig::new().await;
+    let worker = rig.worker(fast()).await;
+    let now = Utc::now();
+    let edited = rig.schedule("First draft", now, None).await;
+    let deleted = rig.schedule("Never mind", now, None).await;
+    // Both are in the stream already…
+    let (moved, _) = worker.move_due(now).await.expect("move");
+    assert_eq!(moved, 2);
+    // …then one is rewritten and the other deleted.
+    let mut input = PostInput {
+        text: "Second draft".into(),
+        connection_ids: vec![rig.connection],
+        time_zone: "UTC".into(),
+        ..PostInput::default()
+    };
+    input.schedule = None;
+    posts::update(
+        &rig.stores.db,
+        &rig.access,
+        edited.post.id,
+        edited.post.version,
+        &input,
+        now,
+    )
+    .await
+    .expect("edit");
+    posts::delete(&rig.stores.db, &rig.access, deleted.post.id)
+        .await
+        .expect("delete");
+    let rescheduled = rig.schedule_existing(edited.post.id, now).await;
+    worker.step(now).await.expect("step");
+    assert_eq!(
+        rig.on_network("Second draft").len(),
+        1,
+        "the new text went out"
+    );
+    assert!(
+        rig.on_network("First draft").is_empty(),
+        "the old text did not"
+    );
+    assert!(
+        rig.on_network("Never mind").is_empty(),
+        "the deleted post did not"
+    );
+    assert_eq!(
+        rig.reload(rescheduled).await.post.status,
+        PostStatus::Published
+    );
+}
+
+#[tokio::test]
+async fn a_lost_index_is_rebuilt_and_everything_still_goes_out() {
+    let rig = Rig::new().await;
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(
+            rig.schedule(&format!("Survivor {n}"), now + secs(n), None)
+                .await
+                .post
+                .id,
+        );
+    }
+    // Redis loses everything of this deployment (a flush, or a new empty instance).
+    let redis = &rig.stores.redis;
+    let everything: Vec<String> = [
+        schedule::DUE_KEY,
+        schedule::BUILT_KEY,
+        PUBLISH_STREAM,
+        omniplug_core::queue::PLUG_STREAM,
+        omniplug_core::queue::POLL_STREAM,
+    ]
+    .iter()
+    .map(|k| redis.key(k))
+    .collect();
+    let _: i64 = redis.client().del(everything).await.expect("del");
+    assert_eq!(schedule::len(&rig.stores.redis).await.expect("len"), 0);
+    // A worker starting afterwards rebuilds the index from the database.
+    let worker = rig.worker(fast()).await;
+    worker.step(now + secs(5)).await.expect("step");
+    for n in 0..3 {
+        assert_eq!(
+            rig.on_network(&format!("Survivor {n}")).len(),
+            1,
+            "post {n}"
+        );
+    }
+
+    // And a running worker notices a flush by itself (the index marker is gone).
+    let later = rig.schedule("After the flush", now, None).await;
+    let _: i64 = rig
+        .stores
+        .redis
+        .client()
+        .del(vec![
+            rig.stores.redis.key(schedule::DUE_KEY),
+            rig.stores.redis.key(schedule::BUILT_KEY),
+        ])
+        .await
+        .expect("del");
+    worker.step(now + secs(5)).await.expect("step");
+    assert_eq!(rig.on_network("After the flush").len(), 1);
+    assert_eq!(
+        rig.reload(later.post.id).await.post.status,
+        PostStatus::Published
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limit_waits_for_the_reset_then_succeeds() {
+    let rig = Rig::new().await;
+    let worker = rig.worker(fast()).await;
+    let now = Utc::now();
+    let saved = rig.schedule("Patience", now, None).await;
+    rig.sandbox.fail(
+        Platform::Sandbox,
+        CREATE,
+        Fault::RateLimited(Duration::from_secs(5)),
+        1,
+    );
+    let calls = || {
+        rig.sandbox
+            .requests()
+            .iter()
+            .filter(|r| format!("{} {}", r.method, r.path).starts_with(CREATE))
+            .count()
+    };
+    worker.step(now).await.expect("step");
+    assert_eq!(calls(), 1);
+    let target = rig.reload(saved.post.id).await.targets[0].clone();
+    assert_eq!(target.state, TargetState::Pending);
+    let reset = target.next_attempt_at.expect("waits for the reset");
+    assert!(reset >= now + secs(4), "reset honoured: {reset} vs {now}");
+    // Nothing is called before the reset…
+    worker.step(reset - secs(1)).await.expect("step");
+    assert_eq!(calls(), 1, "no call before the reset");
+    // …and after it the post goes out.
+    worker
+        .step(reset + chrono::Duration::milliseconds(10))
+        .await
+        .expect("step");
+    assert_eq!(calls(), 2);
+    assert_eq!(rig.on_network("Patience").len(), 1);
+    assert_eq!(
+        rig.reload(saved.post.id).await.post.status,
+        PostStatus::Published
+    );
+}
+
+#[tokio::test]
+async fn five_server_errors_fail_the_post_with_the_reason() {
+    let rig = Rig::new().await;
+    let worker = rig.worker(fast()).await;
+    let mut now = Utc::now();
+    let saved = rig.schedule("Doomed", now, None).await;
+    rig.sandbox
+        .fail(Platform::Sandbox, CREATE, Fault::Status(500), 5);
+    for _ in 0..12 {
+        worker.step(now).await.expect("step");
+        now += secs(10);
+    }
+    let post = rig.reload(saved.post.id).await;
+    assert_eq!(post.post.status, PostStatus::Failed, "{post:?}");
+    let reason = post.post.fail_reason.clone().unwrap_or_default();
+    assert!(reason.contains("5 attempts"), "{reason}");
+    assert!(reason.contains("Internal Server Error"), "{reason}");
+    assert!(rig.on_network("Doomed").is_empty());
+    // Every attempt left a job row.
+    let jobs = job::Entity::find()
+        .filter(job::Column::PostId.eq(saved.post.id))
+        .filter(job::Column::Kind.eq(JobKind::Publish))
+        .all(&rig.stores.db)
+        .await
+        .expect("db");
+    assert!(jobs.len() >= 5, "{} job rows", jobs.len());
+}
+
+#[tokio::test]
+async fn a_refused_token_is_refreshed_once_and_the_post_goes_out() {
+    let rig = Rig::new().await;
+    let worker = rig.worker(fast()).await;
+    let now = Utc::now();
+    let saved = rig.schedule("Fresh tokens", now, None).await;
+    rig.sandbox
+        .fail(Platform::Sandbox, CREATE, Fault::ExpiredToken, 1);
+    worker.step(now).await.expect("step");
+    assert_eq!(rig.on_network("Fresh tokens").len(), 1);
+    assert_eq!(
+        rig.reload(saved.post.id).await.post.status,
+        PostStatus::Published
+    );
+    let refreshes = rig
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("refreshSession"))
+        .count();
+    assert_eq!(refreshes, 1, "exactly one refresh");
+}
+
+#[tokio::test]
+async fn posts_overdue_beyond_the_grace_period_are_missed_not_sent_late() {
+    let rig = Rig::new().await;
+    let worker = rig.worker(fast()).await;
+    let now = Utc::now();
+    // The worker was down for the last hour of schedule.
+    let stale = rig.schedule("An hour late", now - secs(3600), None).await;
+    let late_ok = rig
+        .schedule("Five minutes late", now - secs(300), None)
+        .await;
+    worker.step(now).await.expect("step");
+    let missed = rig.reload(stale.post.id).await;
+    assert_eq!(missed.post.status, PostStatus::Missed);
+    assert!(
+        missed
+            .post
+            .fail_reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Publish it now"),
+        "{:?}",
+        missed.post.fail_reason
+    );
+    assert!(
+        rig.on_network("An hour late").is_empty(),
+        "no burst of stale posts"
+    );
+    assert_eq!(rig.on_network("Five minutes late").len(), 1, "within grace");
+    assert_eq!(
+        rig.reload(late_ok.post.id).await.post.status,
+        PostStatus::Published
+    );
+
+    // The person publishes it now after all.
+    let again = posts::publish_now(
+        &rig.stores.db,
+        &rig.access,
+        stale.post.id,
+        missed.post.version,
+        Utc::now(),
+    )
+    .await
+    .expect("publish now");
+    schedule::index_targets(&rig.stores.redis, &again.targets)
+        .await
+        .expect("index");
+    worker.step(Utc::now()).await.expect("step");
+    assert_eq!(rig.on_network("An hour late").len(), 1);
+}
+
+#[tokio::test]
+async fn a_call_whose_answer_was_lost_is_settled_from_the_network_not_repeated() {
+    let rig = Rig::new().await;
+    // The post lands, but the connection drops before the answer arrives.
+    let worker = rig.worker(fast()).await;
+    let now = Utc::now();
+    let saved = rig.schedule("Did it land?", now, None).await;
+    rig.sandbox
+        .fail(Platform::Sandbox, CREATE, Fault::LoseAnswer, 1);
+    worker.step(now).await.expect("step");
+    assert_eq!(rig.on_network("Did it land?").len(), 1, "it landed");
+    let target = rig.reload(saved.post.id).await.targets[0].clone();
+    assert_eq!(target.state, TargetState::Publishing, "outcome unknown");
+    // Whoever comes next asks the network first and adopts the post.
+    worker.step(Utc::now() + secs(30)).await.expect("step");
+    let post = rig.reload(saved.post.id).await;
+    assert_eq!(post.post.status, PostStatus::Published);
+    assert_eq!(rig.on_network("Did it land?").len(), 1, "not posted twice");
+    assert_eq!(
+        post.targets[0].platform_post_id.as_deref(),
+        Some(rig.on_network("Did it land?")[0].id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_time_plug_fires_its_minutes_after_publishing() {
+    let rig = Rig::new().await;
+    let worker = rig.worker(fast()).await;
+    let now = Utc::now();
+    let saved = rig
+        .schedule("Timed", now, Some((PlugTrigger::TimeAfterPublish, 2)))
+        .await;
+    worker.step(now).await.expect("step");
+    assert!(rig.replies().is_empty());
+    worker.step(Utc::now() + secs(60)).await.expect("step");
+    assert!(rig.replies().is_empty(), "not before its time");
+    worker.step(Utc::now() + secs(121)).await.expect("step");
+    assert_eq!(rig.replies().len(), 1);
+    assert_eq!(rig.plug(saved.post.id).await.status, PlugStatus::Fired);
+}
+
+#[tokio::test]
+async fn a_plug_of_a_post_that_failed_is_skipped_with_the_reason() {
+    let rig = Rig::new().await;
+    let worker = rig.worker(fast()).await;
+    let now = Utc::now();
+    let saved = rig
+        .schedule("Refused", now, Some((PlugTrigger::Likes, 1)))
+        .await;
+    rig.sandbox
+        .fail(Platform::Sandbox, CREATE, Fault::Status(400), 1);
+    worker.step(now).await.expect("step");
+    let post = rig.reload(saved.post.id).await;
+    assert_eq!(post.post.status, PostStatus::Failed);
+    let plug = rig.plug(saved.post.id).await;
+    assert_eq!(plug.status, PlugStatus::Skipped);
+    assert!(
+        plug.fail_reason
+            .unwrap_or_default()
+            .contains("did not go out")
+    );
+}
