@@ -1,5 +1,5 @@
 # OmniPlug — the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test dev build tools migrate fmt reseal-tokens
+.PHONY: run test dev build tools migrate fmt reseal-tokens bench
 
 ## Build and run the product (Redis + worker + server on SQLite); prints the URL.
 run:
@@ -29,6 +29,11 @@ migrate:
 ## Re-encrypt every stored token with the newest key in OMNIPLUG_TOKEN_KEY (key rotation).
 reseal-tokens:
 	@cargo run -q -p omniplug-worker --bin worker -- reseal-tokens
+
+## The engine benchmark (not part of `make test`): publish lateness for 10,000 posts, plug
+## latency and reads per post-hour. On PostgreSQL: `make bench ENGINE=postgres`.
+bench:
+	@scripts/bench.sh $(ENGINE)
 
 fmt:
 	@cargo fmt --all

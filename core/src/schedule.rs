@@ -283,39 +283,52 @@ pub async fn rebuild(
     let within = |at: DateTime<Utc>| horizon.is_none_or(|h| at <= h);
     let mut entries: Vec<(Due, DateTime<Utc>)> = Vec::new();
 
-    let live_posts: Vec<Uuid> = post::Entity::find()
-        .select_only()
-        .column(post::Column::Id)
-        .filter(post::Column::Status.is_in([PostStatus::Scheduled, PostStatus::Publishing]))
-        .into_tuple()
-        .all(db)
-        .await?;
-    for chunk in live_posts.chunks(500) {
-        let targets = post_target::Entity::find()
-            .filter(post_target::Column::PostId.is_in(chunk.to_vec()))
-            .filter(post_target::Column::State.is_in([
-                TargetState::Pending,
-                TargetState::Queued,
-                TargetState::Publishing,
-            ]))
+    // Targets that are due (within the horizon), then only those whose post is still live.
+    let mut waiting = post_target::Entity::find().filter(post_target::Column::State.is_in([
+        TargetState::Pending,
+        TargetState::Queued,
+        TargetState::Publishing,
+    ]));
+    if let Some(horizon) = horizon {
+        waiting = waiting.filter(
+            sea_orm::Condition::any()
+                .add(post_target::Column::NextAttemptAt.lte(horizon))
+                .add(post_target::Column::LeaseUntil.lte(horizon)),
+        );
+    }
+    let waiting = waiting.all(db).await?;
+    let mut post_ids: Vec<Uuid> = waiting.iter().map(|t| t.post_id).collect();
+    post_ids.sort();
+    post_ids.dedup();
+    let mut live = std::collections::HashSet::new();
+    for chunk in post_ids.chunks(500) {
+        let ids: Vec<Uuid> = post::Entity::find()
+            .select_only()
+            .column(post::Column::Id)
+            .filter(post::Column::Id.is_in(chunk.to_vec()))
+            .filter(post::Column::Status.is_in([PostStatus::Scheduled, PostStatus::Publishing]))
+            .into_tuple()
             .all(db)
             .await?;
-        for target in targets {
-            let at = match target.state {
-                TargetState::Publishing => target.lease_until.unwrap_or(now),
-                _ => target.next_attempt_at.unwrap_or(now),
-            };
-            if within(at) {
-                entries.push((Due::Publish(target.id), at));
-            }
+        live.extend(ids);
+    }
+    for target in waiting.into_iter().filter(|t| live.contains(&t.post_id)) {
+        let at = match target.state {
+            TargetState::Publishing => target.lease_until.unwrap_or(now),
+            _ => target.next_attempt_at.unwrap_or(now),
+        };
+        if within(at) {
+            entries.push((Due::Publish(target.id), at));
         }
     }
 
-    let watched = post_target::Entity::find()
+    let mut watched = post_target::Entity::find()
         .filter(post_target::Column::State.eq(TargetState::Published))
-        .filter(post_target::Column::NextPollAt.is_not_null())
-        .all(db)
-        .await?;
+        .filter(post_target::Column::NextPollAt.is_not_null());
+    if let Some(horizon) = horizon {
+        watched = watched.filter(post_target::Column::NextPollAt.lte(horizon));
+    }
+    let watched = watched.all(db).await?;
     let mut polls: std::collections::HashMap<Uuid, DateTime<Utc>> = Default::default();
     for target in &watched {
         if let Some(at) = target.next_poll_at {

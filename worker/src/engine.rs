@@ -35,7 +35,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
     EntityTrait, QueryFilter, QueryOrder, TransactionTrait, prelude::Uuid, sea_query::Expr,
 };
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{
     WorkerError,
@@ -83,6 +83,28 @@ pub struct Engine {
     pub(crate) networks: Networks,
     pub(crate) settings: Settings,
     calls: Arc<Semaphore>,
+    /// Handlers touching the database at once: a burst of thousands must queue here, in
+    /// order, rather than time out waiting for the pool's connections.
+    gate: Arc<Semaphore>,
+    /// Recently opened credentials per connection, so a burst of posts on one account reads
+    /// and decrypts its tokens once, while claiming, not at the instant of publishing.
+    creds: Arc<std::sync::Mutex<std::collections::HashMap<Uuid, CachedCredentials>>>,
+}
+
+/// Kept this long at most (a disconnect or reconnect takes effect within it).
+const CREDENTIALS_TTL: Duration = Duration::from_secs(60);
+
+#[derive(Clone)]
+struct CachedCredentials {
+    client: Arc<dyn Network>,
+    credentials: Credentials,
+    at: std::time::Instant,
+}
+
+impl std::fmt::Debug for CachedCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedCredentials").finish_non_exhaustive()
+    }
 }
 
 fn error_class(kind: &ErrorKind) -> &'static str {
@@ -209,11 +231,14 @@ impl Engine {
     pub fn new(stores: Stores, settings: Settings) -> Self {
         let networks = Networks::from_config(&stores.config);
         let calls = Arc::new(Semaphore::new(settings.max_calls));
+        let gate = Arc::new(Semaphore::new(settings.db_slots));
         Self {
             stores,
             networks,
             settings,
             calls,
+            gate,
+            creds: Arc::default(),
         }
     }
 
@@ -225,8 +250,14 @@ impl Engine {
     pub async fn handle(&self, due: Due, now: DateTime<Utc>) -> Result<Outcome, WorkerError> {
         let outcome = match due {
             Due::Publish(id) => self.publish(id, now).await?,
-            Due::Plug(id) => self.fire_plug(id, now).await?,
-            Due::Poll(id) => self.poll(id, now).await?,
+            Due::Plug(id) => {
+                let _slot = self.slot().await;
+                self.fire_plug(id, now).await?
+            }
+            Due::Poll(id) => {
+                let _slot = self.slot().await;
+                self.poll(id, now).await?
+            }
         };
         let kind = match due {
             Due::Publish(_) => "publish",
@@ -292,18 +323,7 @@ impl Engine {
         refreshed: bool,
         op: Op<'_>,
     ) -> Result<Answer, CallError> {
-        let (client, creds) = if refreshed {
-            connections::credentials_after_refusal(
-                self.db(),
-                &self.stores.vault,
-                &self.networks,
-                connection_id,
-            )
-            .await?
-        } else {
-            connections::credentials(self.db(), &self.stores.vault, &self.networks, connection_id)
-                .await?
-        };
+        let (client, creds) = self.credentials(connection_id, refreshed).await?;
         let platform = client.platform();
         match tokio::time::timeout(
             self.settings.call_deadline(),
@@ -321,6 +341,47 @@ impl Engine {
                 message: "The network did not answer in time.".into(),
             })),
         }
+    }
+
+    async fn credentials(
+        &self,
+        connection_id: Uuid,
+        refreshed: bool,
+    ) -> Result<(Arc<dyn Network>, Credentials), CallError> {
+        let cache = || {
+            self.creds
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let soon = Utc::now() + chrono::Duration::minutes(5);
+        if !refreshed
+            && let Some(hit) = cache().get(&connection_id).cloned()
+            && hit.at.elapsed() < CREDENTIALS_TTL
+            && hit.credentials.tokens.expires_at.is_none_or(|at| at > soon)
+        {
+            return Ok((hit.client, hit.credentials));
+        }
+        let (client, credentials) = if refreshed {
+            connections::credentials_after_refusal(
+                self.db(),
+                &self.stores.vault,
+                &self.networks,
+                connection_id,
+            )
+            .await?
+        } else {
+            connections::credentials(self.db(), &self.stores.vault, &self.networks, connection_id)
+                .await?
+        };
+        cache().insert(
+            connection_id,
+            CachedCredentials {
+                client: client.clone(),
+                credentials: credentials.clone(),
+                at: std::time::Instant::now(),
+            },
+        );
+        Ok((client, credentials))
     }
 
     /// [`Self::call`], refreshing the tokens once if the network refuses them.
@@ -346,7 +407,13 @@ impl Engine {
 
     // ----- publishing -------------------------------------------------------------------
 
+    /// A turn at the database (see `gate`).
+    async fn slot(&self) -> Option<OwnedSemaphorePermit> {
+        self.gate.clone().acquire_owned().await.ok()
+    }
+
     async fn publish(&self, target_id: Uuid, now: DateTime<Utc>) -> Result<Outcome, WorkerError> {
+        let slot = self.slot().await;
         let Some(target) = post_target::Entity::find_by_id(target_id)
             .one(self.db())
             .await?
@@ -367,10 +434,10 @@ impl Engine {
                     self.index(Due::Publish(target.id), lease).await;
                     Ok(Outcome::Stale)
                 }
-                _ => self.settle_target(post, target, now).await,
+                _ => self.settle_target(post, target, now, slot).await,
             },
             TargetState::Pending | TargetState::Queued => {
-                self.publish_pending(post, target, now).await
+                self.publish_pending(post, target, now, slot).await
             }
         }
     }
@@ -380,6 +447,7 @@ impl Engine {
         post: post::Model,
         target: post_target::Model,
         now: DateTime<Utc>,
+        slot: Option<OwnedSemaphorePermit>,
     ) -> Result<Outcome, WorkerError> {
         let Some(due) = target.next_attempt_at else {
             return Ok(Outcome::Stale);
@@ -405,7 +473,16 @@ impl Engine {
         let Some(claimed) = self.claim_target(&target, lease, now, true).await? else {
             return Ok(Outcome::Stale);
         };
-        // Claimed ahead of time: go out at the exact instant.
+        // Claimed ahead of time: open the credentials now, then go out at the exact instant
+        // (without holding a database turn). A failure here is met again by the call itself.
+        if self
+            .credentials(claimed.connection_id, false)
+            .await
+            .is_err()
+        {
+            tracing::debug!(connection_id = %claimed.connection_id, "credentials not ready yet");
+        }
+        drop(slot);
         let wait = (due - Utc::now()).to_std().unwrap_or_default();
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
@@ -508,6 +585,7 @@ impl Engine {
         result: Result<Published, CallError>,
         started: DateTime<Utc>,
     ) -> Result<Outcome, WorkerError> {
+        let _slot = self.slot().await;
         let now = Utc::now();
         let ids = (Some(post.id), Some(target.id), None);
         let (outcome, error) = match result {
@@ -819,6 +897,7 @@ impl Engine {
         post: post::Model,
         target: post_target::Model,
         now: DateTime<Utc>,
+        slot: Option<OwnedSemaphorePermit>,
     ) -> Result<Outcome, WorkerError> {
         let lease = now + chrono(self.settings.lease);
         let Some(claimed) = self.claim_target(&target, lease, now, false).await? else {
@@ -902,6 +981,7 @@ impl Engine {
                         .filter(post_target::Column::Version.eq(again.version))
                         .exec(self.db())
                         .await?;
+                    drop(slot);
                     self.publish_claimed(post, again).await
                 }
             }

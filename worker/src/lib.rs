@@ -47,6 +47,10 @@ pub const MAINTENANCE_EVERY: chrono::Duration = chrono::Duration::hours(1);
 const MOVER_NAP: Duration = Duration::from_millis(20);
 /// Entries read or moved per round.
 const BATCH: u32 = 1000;
+/// See [`Worker::lookahead`].
+const BUSY_LOOKAHEAD: Duration = Duration::from_secs(30);
+/// See [`Worker::lookahead`].
+const BUSY_ENTRIES: u64 = 1000;
 
 /// Why the worker stopped or could not start.
 #[derive(Debug, thiserror::Error)]
@@ -400,11 +404,33 @@ impl Worker {
         Ok(())
     }
 
+    /// How far ahead to hand out work: the prefetch, or [`BUSY_LOOKAHEAD`] when that much
+    /// time holds over [`BUSY_ENTRIES`] entries (everyone posting at 09:00), so claiming them
+    /// all is done before their instant instead of after it.
+    async fn lookahead(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let normal =
+            now + chrono::Duration::from_std(self.engine.settings.prefetch).unwrap_or_default();
+        let busy = now + chrono::Duration::from_std(BUSY_LOOKAHEAD).unwrap_or_default();
+        let redis = &self.stores().redis;
+        #[allow(clippy::cast_precision_loss)]
+        let ahead: Result<u64, RedisError> = redis
+            .client()
+            .zcount(
+                redis.key(schedule::DUE_KEY),
+                normal.timestamp_millis() as f64,
+                busy.timestamp_millis() as f64,
+            )
+            .await;
+        match ahead {
+            Ok(count) if count >= BUSY_ENTRIES => busy,
+            _ => normal,
+        }
+    }
+
     async fn mover_loop(&self) {
         loop {
             let now = Utc::now();
-            let until =
-                now + chrono::Duration::from_std(self.engine.settings.prefetch).unwrap_or_default();
+            let until = self.lookahead(now).await;
             let nap = match self.move_due(until).await {
                 Ok((_, Some(next))) => {
                     let wait = next - until.timestamp_millis();

@@ -32,6 +32,8 @@ pub struct Settings {
     pub max_calls: usize,
     /// Handlers (claimed work, including work waiting for its instant) at once.
     pub max_handlers: usize,
+    /// Handlers using the database at once (a little above the connection pool's size).
+    pub db_slots: usize,
     /// On SIGTERM, how long in-flight work may take to finish.
     pub shutdown_grace: Duration,
     /// How often the sweep re-indexes the next minutes of work from the database.
@@ -52,6 +54,7 @@ impl Default for Settings {
             read_every: Duration::from_secs(60),
             max_calls: 512,
             max_handlers: 20_000,
+            db_slots: 12,
             shutdown_grace: Duration::from_secs(20),
             sweep_every: Duration::from_secs(30),
         }

@@ -1,0 +1,459 @@
+//! The engine's benchmark (not part of the test suite): `make bench`, or
+//! `cargo bench -p omniplug-worker --bench engine` with Redis on 127.0.0.1:16379 and, for
+//! PostgreSQL, `OMNIPLUG_TEST_DATABASE=postgres://…` (as `scripts/test.sh` sets up).
+//!
+//! One worker (in this process, with the Sandbox network beside it) and 1,000 Sandbox
+//! connections:
+//! 1. 10,000 posts spread evenly over one minute, then 10,000 posts all due at one instant:
+//!    publish lateness (network call start minus scheduled time, from the job rows) p50/p99/max,
+//!    and publishes per second;
+//! 2. 1,000 tracked posts with a likes plug each, audiences growing on the Sandbox's curves over
+//!    six simulated hours (the worker is stepped with the simulated clock): plug latency after
+//!    the threshold is crossed p50/p95, and platform reads per tracked post-hour.
+#![allow(clippy::print_stdout, clippy::expect_used, clippy::unwrap_used)]
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use omniplug_core::{
+    Stores, connections,
+    entities::{
+        JobKind, PlatformKind, PlugStatus, PlugTrigger, PostStatus, TargetState, auto_plug, job,
+        post, post_target,
+    },
+    identity,
+    tenancy::{self, WorkspaceAccess},
+};
+use omniplug_platforms::{
+    Platform,
+    sandbox::{Curve, Sandbox},
+};
+use omniplug_testkit::{fresh_database, test_config, test_engine};
+use omniplug_worker::{Settings, Worker};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, prelude::Uuid,
+};
+
+const CONNECTIONS: usize = 1_000;
+const POSTS: usize = 10_000;
+const TRACKED: usize = 1_000;
+
+struct Bench {
+    stores: Stores,
+    sandbox: Sandbox,
+    access: WorkspaceAccess,
+    connections: Vec<Uuid>,
+}
+
+async fn setup() -> (omniplug_testkit::TestDatabase, Bench) {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let db = fresh_database().await;
+    let mut config = test_config(&db);
+    config
+        .networks
+        .base_urls
+        .insert("sandbox".into(), format!("{}/sandbox", sandbox.url()));
+    let stores = Stores::open(config).await.expect("stores");
+    stores
+        .redis
+        .wait_until_connected(Duration::from_secs(5))
+        .await
+        .expect("redis");
+    let signed = identity::sign_up(
+        &stores.db,
+        "bench@example.com",
+        "correct horse battery",
+        "Bench",
+        "UTC",
+    )
+    .await
+    .expect("sign up");
+    let access = tenancy::authorize(
+        &stores.db,
+        signed.user.id,
+        signed.workspace.id,
+        tenancy::Action::ManageConnections,
+    )
+    .await
+    .expect("owner");
+    let networks = connections::Networks::from_config(&stores.config);
+    let mut ids = Vec::with_capacity(CONNECTIONS);
+    for _ in 0..CONNECTIONS {
+        let view = connections::connect_sandbox(&stores.db, &stores.vault, &networks, &access)
+            .await
+            .expect("connect");
+        ids.push(view.id);
+    }
+    (
+        db,
+        Bench {
+            stores,
+            sandbox,
+            access,
+            connections: ids,
+        },
+    )
+}
+
+impl Bench {
+    /// Inserts scheduled posts (one target each, round-robin over the connections) in bulk.
+    async fn insert(&self, times: &[DateTime<Utc>], label: &str, plug: Option<i64>) -> Vec<Uuid> {
+        let now = Utc::now();
+        let mut ids = Vec::with_capacity(times.len());
+        for (chunk_no, chunk) in times.chunks(500).enumerate() {
+            let mut posts = Vec::new();
+            let mut targets = Vec::new();
+            let mut plugs = Vec::new();
+            for (i, at) in chunk.iter().enumerate() {
+                let n = chunk_no * 500 + i;
+                let id = Uuid::now_v7();
+                ids.push(id);
+                posts.push(post::ActiveModel {
+                    id: Set(id),
+                    workspace_id: Set(self.access.workspace_id()),
+                    author_id: Set(Some(self.access.user_id())),
+                    content: Set(format!("{label} post {n}")),
+                    media: Set(serde_json::json!([])),
+                    status: Set(PostStatus::Scheduled),
+                    scheduled_at: Set(Some(*at)),
+                    published_at: Set(None),
+                    fail_reason: Set(None),
+                    version: Set(0),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                });
+                targets.push(post_target::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    post_id: Set(id),
+                    workspace_id: Set(self.access.workspace_id()),
+                    platform: Set(PlatformKind::Sandbox),
+                    connection_id: Set(self.connections[n % self.connections.len()]),
+                    content_override: Set(None),
+                    state: Set(TargetState::Pending),
+                    attempts: Set(0),
+                    next_attempt_at: Set(Some(*at)),
+                    lease_until: Set(None),
+                    platform_post_id: Set(None),
+                    platform_post_url: Set(None),
+                    like_count: Set(0),
+                    comment_count: Set(0),
+                    repost_count: Set(0),
+                    impression_count: Set(0),
+                    last_polled_at: Set(None),
+                    next_poll_at: Set(None),
+                    published_at: Set(None),
+                    fail_reason: Set(None),
+                    version: Set(0),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    platform_post_cid: Set(None),
+                });
+                if let Some(threshold) = plug {
+                    plugs.push(auto_plug::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        post_id: Set(id),
+                        workspace_id: Set(self.access.workspace_id()),
+                        platform: Set(PlatformKind::Sandbox),
+                        content: Set(format!("Plug for {label} post {n}")),
+                        trigger: Set(PlugTrigger::Likes),
+                        trigger_value: Set(threshold),
+                        status: Set(PlugStatus::Pending),
+                        fired_at: Set(None),
+                        plug_post_id: Set(None),
+                        plug_post_url: Set(None),
+                        fail_reason: Set(None),
+                        version: Set(0),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        lease_until: Set(None),
+                        attempts: Set(0),
+                    });
+                }
+            }
+            post::Entity::insert_many(posts)
+                .exec(&self.stores.db)
+                .await
+                .expect("posts");
+            post_target::Entity::insert_many(targets)
+                .exec(&self.stores.db)
+                .await
+                .expect("targets");
+            if !plugs.is_empty() {
+                auto_plug::Entity::insert_many(plugs)
+                    .exec(&self.stores.db)
+                    .await
+                    .expect("plugs");
+            }
+        }
+        ids
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// Schedules `times`, lets a real-time worker publish them, and reports lateness.
+async fn lateness_run(bench: &Bench, name: &str, times: Vec<DateTime<Utc>>) {
+    let ids = bench.insert(&times, name, None).await;
+    let worker = Worker::start_with(bench.stores.clone(), Settings::default())
+        .await
+        .expect("worker");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn({
+        let worker = worker.clone();
+        async move {
+            worker
+                .run_until(async move {
+                    stopped.await.ok();
+                })
+                .await;
+        }
+    });
+    let last = *times.iter().max().expect("times");
+    let deadline = Instant::now()
+        + (last - Utc::now()).to_std().unwrap_or_default()
+        + Duration::from_secs(180);
+    loop {
+        let done = post::Entity::find()
+            .filter(post::Column::Id.is_in(ids.clone()))
+            .filter(post::Column::Status.is_in([
+                PostStatus::Published,
+                PostStatus::Failed,
+                PostStatus::Missed,
+            ]))
+            .count(&bench.stores.db)
+            .await
+            .expect("count");
+        if done as usize >= ids.len() || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    stop.send(()).ok();
+    running.await.expect("worker");
+
+    let scheduled: std::collections::HashMap<Uuid, DateTime<Utc>> = post::Entity::find()
+        .filter(post::Column::Id.is_in(ids.clone()))
+        .all(&bench.stores.db)
+        .await
+        .expect("posts")
+        .into_iter()
+        .filter_map(|p| Some((p.id, p.scheduled_at?)))
+        .collect();
+    let jobs = job::Entity::find()
+        .filter(job::Column::Kind.eq(JobKind::Publish))
+        .filter(job::Column::Attempt.eq(1))
+        .all(&bench.stores.db)
+        .await
+        .expect("jobs");
+    let mut late: Vec<f64> = Vec::new();
+    let (mut first, mut end) = (None::<DateTime<Utc>>, None::<DateTime<Utc>>);
+    for j in &jobs {
+        let Some(at) = j.post_id.and_then(|p| scheduled.get(&p)) else {
+            continue;
+        };
+        late.push((j.started_at - *at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+        first = Some(first.map_or(j.started_at, |f| f.min(j.started_at)));
+        let fin = j.finished_at.unwrap_or(j.started_at);
+        end = Some(end.map_or(fin, |e| e.max(fin)));
+    }
+    late.sort_by(f64::total_cmp);
+    let published = post::Entity::find()
+        .filter(post::Column::Id.is_in(ids.clone()))
+        .filter(post::Column::Status.eq(PostStatus::Published))
+        .count(&bench.stores.db)
+        .await
+        .expect("count");
+    let span = match (first, end) {
+        (Some(f), Some(e)) => (e - f).num_milliseconds() as f64 / 1000.0,
+        _ => f64::NAN,
+    };
+    println!(
+        "{name}: {published}/{} published; lateness ms p50 {:.1} p99 {:.1} max {:.1}; {:.0} publishes/s over {:.1} s",
+        ids.len(),
+        percentile(&late, 50.0),
+        percentile(&late, 99.0),
+        late.last().copied().unwrap_or(f64::NAN),
+        late.len() as f64 / span,
+        span
+    );
+}
+
+/// Publishes 1,000 posts with likes plugs and steps the worker through six simulated hours.
+async fn plug_run(bench: &Bench) {
+    let settings = Settings {
+        prefetch: Duration::ZERO,
+        ..Settings::default()
+    };
+    // Only the tracked posts are watched: earlier runs' targets stop being polled.
+    post_target::Entity::update_many()
+        .col_expr(
+            post_target::Column::NextPollAt,
+            sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .exec(&bench.stores.db)
+        .await
+        .expect("quiet");
+    let redis = &bench.stores.redis;
+    let _: i64 = fred::interfaces::KeysInterface::del(
+        redis.client(),
+        redis.key(omniplug_core::schedule::DUE_KEY),
+    )
+    .await
+    .expect("clear the index");
+    let worker = Worker::start_with(bench.stores.clone(), settings)
+        .await
+        .expect("worker");
+    let start = Utc::now();
+    // Audiences of 0..400 likes, half of them arriving in 10 min .. 2 h; threshold 50.
+    let threshold = 50u64;
+    let times = vec![start; TRACKED];
+    let ids = bench
+        .insert(&times, "tracked", Some(threshold as i64))
+        .await;
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let curves: Vec<Curve> = (0..TRACKED)
+        .map(|_| Curve {
+            likes: next() % 400,
+            comments: 0,
+            reposts: 0,
+            half_life: Duration::from_secs(600 + next() % 6600),
+        })
+        .collect();
+    // Publish them all (the default curve is none until each post gets its own).
+    bench.sandbox.set_default_curve(Curve::none());
+    worker.step(Utc::now()).await.expect("publish step");
+    let targets = post_target::Entity::find()
+        .filter(post_target::Column::PostId.is_in(ids.clone()))
+        .all(&bench.stores.db)
+        .await
+        .expect("targets");
+    let network = bench.sandbox.posts(Platform::Sandbox);
+    // Crossing instants in the Sandbox's clock.
+    let mut crossing: std::collections::HashMap<Uuid, DateTime<Utc>> = Default::default();
+    for (target, curve) in targets.iter().zip(&curves) {
+        let Some(pid) = &target.platform_post_id else {
+            continue;
+        };
+        bench.sandbox.set_curve(pid, *curve);
+        let created = network.iter().find(|p| &p.id == pid).map(|p| p.created_at);
+        if curve.likes > threshold
+            && let Some(created) = created
+        {
+            let halves = (curve.likes as f64 / (curve.likes - threshold) as f64).log2();
+            let secs = curve.half_life.as_secs_f64() * halves;
+            crossing.insert(
+                target.post_id,
+                created + chrono::Duration::milliseconds((secs * 1000.0) as i64),
+            );
+        }
+    }
+    let reads_before = bench
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("getPosts"))
+        .count();
+    let step = Duration::from_secs(5);
+    let hours = 6;
+    let mut offset = chrono::Duration::zero();
+    let mut fired_at: std::collections::HashMap<Uuid, DateTime<Utc>> = Default::default();
+    let wall = Instant::now();
+    for _ in 0..(hours * 3600 / step.as_secs()) {
+        bench.sandbox.advance(step);
+        offset += chrono::Duration::from_std(step).unwrap_or_default();
+        let now = Utc::now() + offset;
+        let report = worker.step(now).await.expect("step");
+        if report.done > 0 {
+            let fired = auto_plug::Entity::find()
+                .filter(auto_plug::Column::PostId.is_in(ids.clone()))
+                .filter(auto_plug::Column::Status.eq(PlugStatus::Fired))
+                .all(&bench.stores.db)
+                .await
+                .expect("plugs");
+            for plug in fired {
+                fired_at.entry(plug.post_id).or_insert(now);
+            }
+        }
+    }
+    let reads = bench
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("getPosts"))
+        .count()
+        - reads_before;
+    let mut latency: Vec<f64> = crossing
+        .iter()
+        .filter(|(_, at)| {
+            **at - start < chrono::Duration::hours(hours as i64) - chrono::Duration::minutes(1)
+        })
+        .filter_map(|(post, at)| {
+            fired_at
+                .get(post)
+                .map(|f| (*f - *at).num_milliseconds() as f64 / 1000.0)
+        })
+        .collect();
+    latency.sort_by(f64::total_cmp);
+    let expected = crossing
+        .values()
+        .filter(|at| {
+            **at - start < chrono::Duration::hours(hours as i64) - chrono::Duration::minutes(1)
+        })
+        .count();
+    let early = latency.iter().filter(|l| **l < 0.0).count();
+    println!(
+        "plugs: {} of {expected} crossings fired ({early} before the computed crossing: count rounding); latency s p50 {:.1} p95 {:.1} max {:.1} (steps of {} s); {reads} reads = {:.2} per tracked post-hour; {:.0} s wall",
+        latency.len(),
+        percentile(&latency, 50.0),
+        percentile(&latency, 95.0),
+        latency.last().copied().unwrap_or(f64::NAN),
+        step.as_secs(),
+        reads as f64 / (TRACKED as f64 * hours as f64),
+        wall.elapsed().as_secs_f64(),
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let only = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
+    println!(
+        "engine benchmark on {} ({} connections)",
+        test_engine(),
+        CONNECTIONS
+    );
+    let t = Instant::now();
+    let (_db, bench) = setup().await;
+    println!("set-up: {:.1} s", t.elapsed().as_secs_f64());
+    let want = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    if want("spread") {
+        let t0 = Utc::now() + chrono::Duration::seconds(20);
+        let times = (0..POSTS)
+            .map(|i| t0 + chrono::Duration::microseconds((i as i64) * 60_000_000 / POSTS as i64))
+            .collect();
+        lateness_run(&bench, "spread over a minute", times).await;
+    }
+    if want("burst") {
+        let t0 = Utc::now() + chrono::Duration::seconds(20);
+        lateness_run(&bench, "all at one instant", vec![t0; POSTS]).await;
+    }
+    if want("plugs") {
+        plug_run(&bench).await;
+    }
+}
