@@ -86,6 +86,9 @@ pub struct Engine {
     /// Handlers touching the database at once: a burst of thousands must queue here, in
     /// order, rather than time out waiting for the pool's connections.
     gate: Arc<Semaphore>,
+    /// Batch claims of publishes have their own lane: a crowd of polls or results waiting for
+    /// the gate must not hold back posts about to be due.
+    claim_lane: Arc<Semaphore>,
     /// Recently opened credentials per connection, so a burst of posts on one account reads
     /// and decrypts its tokens once, while claiming, not at the instant of publishing.
     creds: Arc<std::sync::Mutex<std::collections::HashMap<Uuid, CachedCredentials>>>,
@@ -105,6 +108,19 @@ impl std::fmt::Debug for CachedCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CachedCredentials").finish_non_exhaustive()
     }
+}
+
+/// A workspace's grace period when it has none recorded.
+const DEFAULT_GRACE_MINUTES: i32 = 15;
+
+/// Whether a first attempt reached at `now` is too late for a post due at `due`.
+fn missed(due: DateTime<Utc>, now: DateTime<Utc>, grace_minutes: i32) -> bool {
+    now - due > chrono::Duration::minutes(i64::from(grace_minutes))
+}
+
+fn count_job(kind: &'static str, outcome: Outcome) {
+    metrics::counter!("omniplug_jobs_total", "kind" => kind, "outcome" => outcome.label())
+        .increment(1);
 }
 
 fn error_class(kind: &ErrorKind) -> &'static str {
@@ -238,6 +254,7 @@ impl Engine {
             settings,
             calls,
             gate,
+            claim_lane: Arc::new(Semaphore::new(2)),
             creds: Arc::default(),
         }
     }
@@ -254,18 +271,15 @@ impl Engine {
                 let _slot = self.slot().await;
                 self.fire_plug(id, now).await?
             }
-            Due::Poll(id) => {
-                let _slot = self.slot().await;
-                self.poll(id, now).await?
-            }
+            // Takes its database turns itself: none is held while the network answers.
+            Due::Poll(id) => self.poll(id, now).await?,
         };
         let kind = match due {
             Due::Publish(_) => "publish",
             Due::Plug(_) => "plug",
             Due::Poll(_) => "poll",
         };
-        metrics::counter!("omniplug_jobs_total", "kind" => kind, "outcome" => outcome.label())
-            .increment(1);
+        count_job(kind, outcome);
         Ok(outcome)
     }
 
@@ -341,6 +355,15 @@ impl Engine {
                 message: "The network did not answer in time.".into(),
             })),
         }
+    }
+
+    /// Whether fresh credentials for the connection are cached.
+    fn has_credentials(&self, connection_id: Uuid) -> bool {
+        self.creds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&connection_id)
+            .is_some_and(|hit| hit.at.elapsed() < CREDENTIALS_TTL)
     }
 
     async fn credentials(
@@ -455,7 +478,7 @@ impl Engine {
         if !matches!(post.status, PostStatus::Scheduled | PostStatus::Publishing) {
             return Ok(Outcome::Stale);
         }
-        if due > now + chrono(self.settings.prefetch) {
+        if due > now + chrono(self.settings.claim_ahead()) {
             // Rescheduled later since this entry was made.
             self.index(Due::Publish(target.id), due).await;
             return Ok(Outcome::Stale);
@@ -464,8 +487,8 @@ impl Engine {
             let grace = workspace::Entity::find_by_id(post.workspace_id)
                 .one(self.db())
                 .await?
-                .map_or(15, |w| w.missed_grace_minutes);
-            if now - due > chrono::Duration::minutes(i64::from(grace)) {
+                .map_or(DEFAULT_GRACE_MINUTES, |w| w.missed_grace_minutes);
+            if missed(due, now, grace) {
                 return self.miss(post, target, due, now).await;
             }
         }
@@ -473,21 +496,178 @@ impl Engine {
         let Some(claimed) = self.claim_target(&target, lease, now, true).await? else {
             return Ok(Outcome::Stale);
         };
-        // Claimed ahead of time: open the credentials now, then go out at the exact instant
-        // (without holding a database turn). A failure here is met again by the call itself.
-        if self
-            .credentials(claimed.connection_id, false)
-            .await
-            .is_err()
-        {
-            tracing::debug!(connection_id = %claimed.connection_id, "credentials not ready yet");
-        }
         drop(slot);
+        self.publish_on_time(post, claimed).await
+    }
+
+    /// Claims, in one transaction, every target among `ids` that is plainly ready to go out
+    /// (pending, its post scheduled, due within [`Settings::claim_ahead`], not missed): what a
+    /// burst of thousands needs, instead of a transaction each. Returns the claimed ones with
+    /// their posts, for [`Self::publish_on_time`]; every other id (stale, leased, settling,
+    /// missed, or changed meanwhile) is left for [`Self::handle`] to decide one by one.
+    pub async fn claim_publishes(
+        &self,
+        ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(post::Model, post_target::Model)>, WorkerError> {
+        use std::collections::{HashMap, HashSet};
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _lane = self.claim_lane.acquire().await.ok();
+        let targets = post_target::Entity::find()
+            .filter(post_target::Column::Id.is_in(ids.iter().copied()))
+            .filter(post_target::Column::State.is_in([TargetState::Pending, TargetState::Queued]))
+            .all(self.db())
+            .await?;
+        let post_ids: HashSet<Uuid> = targets.iter().map(|t| t.post_id).collect();
+        let posts: HashMap<Uuid, post::Model> = post::Entity::find()
+            .filter(post::Column::Id.is_in(post_ids))
+            .filter(post::Column::Status.is_in([PostStatus::Scheduled, PostStatus::Publishing]))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let workspace_ids: HashSet<Uuid> = posts.values().map(|p| p.workspace_id).collect();
+        let graces: HashMap<Uuid, i32> = workspace::Entity::find()
+            .filter(workspace::Column::Id.is_in(workspace_ids))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|w| (w.id, w.missed_grace_minutes))
+            .collect();
+        let horizon = now + chrono(self.settings.claim_ahead());
+        let ready: Vec<post_target::Model> = targets
+            .into_iter()
+            .filter(|t| {
+                let (Some(post), Some(due)) = (posts.get(&t.post_id), t.next_attempt_at) else {
+                    return false;
+                };
+                let grace = graces
+                    .get(&post.workspace_id)
+                    .copied()
+                    .unwrap_or(DEFAULT_GRACE_MINUTES);
+                due <= horizon && (t.attempts > 0 || !missed(due, now, grace))
+            })
+            .collect();
+        let Some(latest) = ready.iter().filter_map(|t| t.next_attempt_at).max() else {
+            return Ok(Vec::new());
+        };
+        let lease = latest.max(now) + chrono(self.settings.lease);
+
+        let txn = self.db().begin().await?;
+        // Posts first, each at the version read: a post edited since then is left alone (and
+        // its targets go the single way).
+        let moved: HashMap<Uuid, post::Model> = post::Entity::update_many()
+            .col_expr(post::Column::Status, Expr::value(PostStatus::Publishing))
+            .col_expr(
+                post::Column::Version,
+                Expr::col(post::Column::Version).add(1),
+            )
+            .col_expr(post::Column::UpdatedAt, Expr::value(now))
+            .filter(
+                Expr::tuple([
+                    Expr::col(post::Column::Id).into(),
+                    Expr::col(post::Column::Version).into(),
+                ])
+                .in_tuples(
+                    ready
+                        .iter()
+                        .map(|t| t.post_id)
+                        .collect::<HashSet<_>>()
+                        .into_iter()
+                        .filter_map(|id| posts.get(&id))
+                        .map(|p| (p.id, p.version)),
+                ),
+            )
+            .filter(post::Column::Status.is_in([PostStatus::Scheduled, PostStatus::Publishing]))
+            .exec_with_returning(&txn)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let claimed = post_target::Entity::update_many()
+            .col_expr(
+                post_target::Column::State,
+                Expr::value(TargetState::Publishing),
+            )
+            .col_expr(post_target::Column::LeaseUntil, Expr::value(Some(lease)))
+            .col_expr(
+                post_target::Column::Attempts,
+                Expr::col(post_target::Column::Attempts).add(1),
+            )
+            .col_expr(
+                post_target::Column::Version,
+                Expr::col(post_target::Column::Version).add(1),
+            )
+            .col_expr(post_target::Column::UpdatedAt, Expr::value(now))
+            .filter(
+                Expr::tuple([
+                    Expr::col(post_target::Column::Id).into(),
+                    Expr::col(post_target::Column::Version).into(),
+                ])
+                .in_tuples(
+                    ready
+                        .iter()
+                        .filter(|t| moved.contains_key(&t.post_id))
+                        .map(|t| (t.id, t.version)),
+                ),
+            )
+            .filter(post_target::Column::State.is_in([TargetState::Pending, TargetState::Queued]))
+            .exec_with_returning(&txn)
+            .await?;
+        // A post moved to PUBLISHING none of whose targets could be claimed (one changed
+        // meanwhile) goes back to what it was.
+        let with_claims: HashSet<Uuid> = claimed.iter().map(|t| t.post_id).collect();
+        for post in moved.values().filter(|p| !with_claims.contains(&p.id)) {
+            if let Some(before) = posts.get(&post.id) {
+                post::Entity::update_many()
+                    .col_expr(post::Column::Status, Expr::value(before.status))
+                    .filter(post::Column::Id.eq(post.id))
+                    .filter(post::Column::Version.eq(post.version))
+                    .exec(&txn)
+                    .await?;
+            }
+        }
+        txn.commit().await?;
+        Ok(claimed
+            .into_iter()
+            .filter_map(|t| Some((moved.get(&t.post_id)?.clone(), t)))
+            .collect())
+    }
+
+    /// A claimed target: opens the credentials now, waits for the exact instant (holding no
+    /// database turn), publishes and records the result. A credentials failure here is met
+    /// again by the call itself.
+    async fn publish_on_time(
+        &self,
+        post: post::Model,
+        target: post_target::Model,
+    ) -> Result<Outcome, WorkerError> {
+        let due = target.next_attempt_at.unwrap_or_else(Utc::now);
+        if !self.has_credentials(target.connection_id) {
+            let _slot = self.slot().await;
+            if self.credentials(target.connection_id, false).await.is_err() {
+                tracing::debug!(connection_id = %target.connection_id, "credentials not ready yet");
+            }
+        }
         let wait = (due - Utc::now()).to_std().unwrap_or_default();
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        self.publish_claimed(post, claimed).await
+        self.publish_claimed(post, target).await
+    }
+
+    /// [`Self::publish_on_time`] for a target of [`Self::claim_publishes`].
+    pub async fn publish_ready(
+        &self,
+        post: post::Model,
+        target: post_target::Model,
+    ) -> Result<Outcome, WorkerError> {
+        let outcome = self.publish_on_time(post, target).await?;
+        count_job("publish", outcome);
+        Ok(outcome)
     }
 
     /// `PENDING`/`QUEUED` (or, when settling, an expired `PUBLISHING`) → `PUBLISHING` with a
@@ -1359,6 +1539,7 @@ impl Engine {
     async fn poll(&self, connection_id: Uuid, now: DateTime<Utc>) -> Result<Outcome, WorkerError> {
         // Targets due now, plus those due within the minimum gap (one read serves them all).
         let horizon = now + chrono(self.settings.min_poll);
+        let slot = self.slot().await;
         let watched = post_target::Entity::find()
             .filter(post_target::Column::ConnectionId.eq(connection_id))
             .filter(post_target::Column::State.eq(TargetState::Published))
@@ -1387,11 +1568,13 @@ impl Engine {
             .filter_map(|t| t.platform_post_id.clone())
             .map(PostRef::id)
             .collect();
+        drop(slot);
         let started = Utc::now();
         let result = self
             .call_with_refresh(connection_id, Op::Engagement(&refs))
             .await
             .and_then(Answer::counts);
+        let _slot = self.slot().await;
         let counts = match result {
             Ok(counts) => counts,
             Err(err) => {

@@ -20,7 +20,7 @@ pub mod engine;
 pub mod polling;
 pub mod settings;
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use fred::{
@@ -30,10 +30,12 @@ use fred::{
 };
 use omniplug_core::{
     Config, Stores, connections,
+    entities::{post, post_target},
     queue::{QueueError, STREAMS, WORKER_GROUP},
     schedule::{self, Due, Moved},
     stores::StartupError,
 };
+use sea_orm::prelude::Uuid;
 use tokio::sync::{Notify, Semaphore};
 
 pub use engine::{Engine, Outcome};
@@ -47,10 +49,8 @@ pub const MAINTENANCE_EVERY: chrono::Duration = chrono::Duration::hours(1);
 const MOVER_NAP: Duration = Duration::from_millis(20);
 /// Entries read or moved per round.
 const BATCH: u32 = 1000;
-/// See [`Worker::lookahead`].
-const BUSY_LOOKAHEAD: Duration = Duration::from_secs(30);
-/// See [`Worker::lookahead`].
-const BUSY_ENTRIES: u64 = 1000;
+/// A publish claimed with [`Engine::claim_publishes`]: the post and its claimed target.
+type Ready = (post::Model, post_target::Model);
 
 /// Why the worker stopped or could not start.
 #[derive(Debug, thiserror::Error)]
@@ -288,17 +288,60 @@ impl Worker {
         Ok(entries)
     }
 
-    /// Runs an entry's handler; acknowledges (and deletes) the entry once the handler has
-    /// committed. A handler error leaves it unacknowledged, to be reclaimed after the lease.
-    async fn process(&self, entry: Entry, now: DateTime<Utc>) -> Option<Outcome> {
-        let outcome = match entry.due {
-            Some(due) => match self.engine.handle(due, now).await {
-                Ok(outcome) => Some(outcome),
+    /// Pairs each entry with its claim when [`Engine::claim_publishes`] could claim it in
+    /// one go with the others (a burst of publishes); the rest are handled one by one.
+    async fn prepare(
+        &self,
+        entries: Vec<Entry>,
+        now: DateTime<Utc>,
+    ) -> Vec<(Entry, Option<Ready>)> {
+        let publishes: Vec<Uuid> = entries
+            .iter()
+            .filter_map(|e| match e.due {
+                Some(Due::Publish(id)) => Some(id),
+                _ => None,
+            })
+            .collect();
+        let mut ready: HashMap<Uuid, Ready> =
+            match self.engine.claim_publishes(&publishes, now).await {
+                Ok(claimed) => claimed.into_iter().map(|(p, t)| (t.id, (p, t))).collect(),
                 Err(err) => {
-                    tracing::warn!(error = %err, ?due, "handler failed; the entry will be reclaimed");
-                    return None;
+                    tracing::warn!(error = %err, "claiming a batch failed; handling one by one");
+                    HashMap::new()
                 }
-            },
+            };
+        entries
+            .into_iter()
+            .map(|entry| {
+                let claim = match entry.due {
+                    Some(Due::Publish(id)) => ready.remove(&id),
+                    _ => None,
+                };
+                (entry, claim)
+            })
+            .collect()
+    }
+
+    /// Runs an entry's handler (or publishes its claimed target); acknowledges (and deletes)
+    /// the entry once the handler has committed. A handler error leaves it unacknowledged, to
+    /// be reclaimed after the lease.
+    async fn process(
+        &self,
+        entry: Entry,
+        ready: Option<Ready>,
+        now: DateTime<Utc>,
+    ) -> Option<Outcome> {
+        let handled = match (ready, entry.due) {
+            (Some((post, target)), _) => Some(self.engine.publish_ready(post, target).await),
+            (None, Some(due)) => Some(self.engine.handle(due, now).await),
+            (None, None) => None,
+        };
+        let outcome = match handled {
+            Some(Ok(outcome)) => Some(outcome),
+            Some(Err(err)) => {
+                tracing::warn!(error = %err, due = ?entry.due, "handler failed; the entry will be reclaimed");
+                return None;
+            }
             None => {
                 tracing::warn!(id = %entry.id, "unreadable stream entry dropped");
                 None
@@ -387,8 +430,8 @@ impl Worker {
             if entries.is_empty() {
                 break;
             }
-            for entry in entries.drain(..) {
-                if let Some(outcome) = self.process(entry, now).await {
+            for (entry, ready) in self.prepare(std::mem::take(&mut entries), now).await {
+                if let Some(outcome) = self.process(entry, ready, now).await {
                     report.count(outcome);
                 }
             }
@@ -404,13 +447,14 @@ impl Worker {
         Ok(())
     }
 
-    /// How far ahead to hand out work: the prefetch, or [`BUSY_LOOKAHEAD`] when that much
-    /// time holds over [`BUSY_ENTRIES`] entries (everyone posting at 09:00), so claiming them
-    /// all is done before their instant instead of after it.
+    /// How far ahead to hand out work: the prefetch, or the busy prefetch when that much time
+    /// holds over `busy_entries` entries (everyone posting at 09:00), so claiming them all is
+    /// done before their instant instead of after it.
     async fn lookahead(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let normal =
             now + chrono::Duration::from_std(self.engine.settings.prefetch).unwrap_or_default();
-        let busy = now + chrono::Duration::from_std(BUSY_LOOKAHEAD).unwrap_or_default();
+        let busy = now
+            + chrono::Duration::from_std(self.engine.settings.busy_prefetch).unwrap_or_default();
         let redis = &self.stores().redis;
         #[allow(clippy::cast_precision_loss)]
         let ahead: Result<u64, RedisError> = redis
@@ -422,7 +466,7 @@ impl Worker {
             )
             .await;
         match ahead {
-            Ok(count) if count >= BUSY_ENTRIES => busy,
+            Ok(count) if count >= self.engine.settings.busy_entries => busy,
             _ => normal,
         }
     }
@@ -447,13 +491,13 @@ impl Worker {
     }
 
     async fn spawn_all(&self, entries: Vec<Entry>) {
-        for entry in entries {
+        for (entry, ready) in self.prepare(entries, Utc::now()).await {
             let Ok(permit) = self.handlers.clone().acquire_owned().await else {
                 return;
             };
             let worker = self.clone();
             tokio::spawn(async move {
-                worker.process(entry, Utc::now()).await;
+                worker.process(entry, ready, Utc::now()).await;
                 drop(permit);
             });
         }

@@ -14,6 +14,11 @@ pub struct Settings {
     /// for the exact instant, so database work never delays the network call. Edits are
     /// refused ("publishing") during this last stretch.
     pub prefetch: Duration,
+    /// How early when a crowd is due at once (over [`Settings::busy_entries`] entries between
+    /// `prefetch` and this): claiming thousands takes a few seconds, so it starts earlier.
+    pub busy_prefetch: Duration,
+    /// See [`Settings::busy_prefetch`].
+    pub busy_entries: u64,
     /// First retry delay of a transient failure; it doubles per attempt, with ±25 % jitter.
     pub retry_base: Duration,
     /// Attempts before a transient failure becomes final.
@@ -45,6 +50,8 @@ impl Default for Settings {
         Self {
             lease: Duration::from_secs(90),
             prefetch: Duration::from_secs(3),
+            busy_prefetch: Duration::from_secs(30),
+            busy_entries: 1000,
             retry_base: Duration::from_secs(5),
             max_attempts: 5,
             first_poll: Duration::from_secs(60),
@@ -82,12 +89,26 @@ impl Settings {
         ms("MIN_POLL", &mut s.min_poll);
         ms("READ_EVERY", &mut s.read_every);
         ms("SWEEP_EVERY", &mut s.sweep_every);
+        ms("BUSY_PREFETCH", &mut s.busy_prefetch);
+        if let Ok(raw) = std::env::var("OMNIPLUG_WORKER_MAX_CALLS") {
+            match raw.parse::<usize>() {
+                Ok(v) if v > 0 => s.max_calls = v,
+                _ => {
+                    tracing::warn!(%raw, "OMNIPLUG_WORKER_MAX_CALLS ignored: not a positive number")
+                }
+            }
+        }
         s
     }
 
     /// How long a network call may take: the lease minus a margin for recording the result.
     pub fn call_deadline(&self) -> Duration {
         self.lease.mul_f64(0.8)
+    }
+
+    /// The furthest ahead of its time a publish may be claimed.
+    pub fn claim_ahead(&self) -> Duration {
+        self.prefetch.max(self.busy_prefetch)
     }
 
     /// Delay before attempt `attempt + 1` after `attempt` transient failures (1-based).

@@ -13,7 +13,7 @@ use omniplug_core::{
 };
 use omniplug_platforms::{Platform, clients::Counts, sandbox::Fault};
 use omniplug_worker::Settings;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, prelude::Uuid};
 
 use crate::rig::{Rig, fast};
 
@@ -461,4 +461,77 @@ async fn a_plug_of_a_post_that_failed_is_skipped_with_the_reason() {
             .unwrap_or_default()
             .contains("did not go out")
     );
+}
+
+#[tokio::test]
+async fn a_burst_is_claimed_together_once_and_only_what_is_ready() {
+    let rig = Rig::new().await;
+    let worker = rig.worker(fast()).await;
+    let now = Utc::now();
+    let mut ready = Vec::new();
+    for n in 0..5 {
+        ready.push(rig.schedule(&format!("Nine sharp {n}"), now, None).await);
+    }
+    let later = rig.schedule("Tomorrow", now + secs(86_400), None).await;
+    let overdue = rig.schedule("Long overdue", now - secs(3_600), None).await;
+    let ids: Vec<Uuid> = ready
+        .iter()
+        .chain([&later, &overdue])
+        .map(|s| s.targets[0].id)
+        .collect();
+
+    let claimed = worker
+        .engine()
+        .claim_publishes(&ids, now)
+        .await
+        .expect("claim");
+    let mut got: Vec<Uuid> = claimed.iter().map(|(_, t)| t.id).collect();
+    let mut want: Vec<Uuid> = ready.iter().map(|s| s.targets[0].id).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "only the five due now are claimed");
+    for (post, target) in &claimed {
+        assert_eq!(post.status, PostStatus::Publishing);
+        assert_eq!(target.state, TargetState::Publishing);
+        assert_eq!(target.attempts, 1);
+    }
+    // A second worker holding the same entries claims nothing: each is claimed once.
+    let again = worker
+        .engine()
+        .claim_publishes(&ids, now)
+        .await
+        .expect("claim again");
+    assert!(again.is_empty(), "claimed twice: {again:?}");
+    // The rest are left for the one-by-one path: untouched.
+    assert_eq!(
+        rig.reload(later.post.id).await.post.status,
+        PostStatus::Scheduled
+    );
+    assert_eq!(
+        rig.reload(overdue.post.id).await.post.status,
+        PostStatus::Scheduled
+    );
+
+    // Each claimed one goes out exactly once.
+    for (post, target) in claimed {
+        worker
+            .engine()
+            .publish_ready(post, target)
+            .await
+            .expect("publish");
+    }
+    for n in 0..5 {
+        assert_eq!(rig.on_network(&format!("Nine sharp {n}")).len(), 1);
+    }
+    // The whole step leaves the overdue post MISSED and the later one waiting.
+    worker.step(now).await.expect("step");
+    assert_eq!(
+        rig.reload(overdue.post.id).await.post.status,
+        PostStatus::Missed
+    );
+    assert_eq!(
+        rig.reload(later.post.id).await.post.status,
+        PostStatus::Scheduled
+    );
+    assert!(rig.on_network("Long overdue").is_empty());
 }
