@@ -84,6 +84,8 @@ start_e2e() {
     export OMNIPLUG_X_CLIENT_ID=omniplug-e2e OMNIPLUG_X_CLIENT_SECRET=e2e-secret
     export OMNIPLUG_X_BASE_URL="http://$E2E_ADDR/sandbox-network/x"
     export RUST_LOG="${RUST_LOG:-warn}"
+    # The first engagement read 10 s after publishing (not a minute), so the plug test is quick.
+    export OMNIPLUG_WORKER_FIRST_POLL_MS=10000
     exec "target/debug/$1"
   ) &
   E2E_PIDS+=($!)

@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod auth;
+pub mod calendar;
 pub mod components;
 pub mod connections;
 pub mod error;
@@ -76,12 +77,15 @@ pub fn App() -> impl IntoView {
         <Title formatter=|title: String| {
             if title.is_empty() { "OmniPlug".to_owned() } else { format!("{title} · OmniPlug") }
         } />
+        <crate::components::toast::Toaster>
         <Router>
             <Routes fallback=NotFoundPage>
                 <Route path=path!("") view=LandingPage />
                 <Route path=path!("dashboard") view=DashboardPage />
                 <Route path=path!("compose") view=ComposePage />
                 <Route path=path!("schedule") view=SchedulePage />
+                <Route path=path!("posts") view=pages::posts::PostsPage />
+                <Route path=path!("posts/:id") view=pages::posts::PostPage />
                 <Route path=path!("analytics") view=AnalyticsPage />
                 <Route path=path!("connections") view=ConnectionsPage />
                 <Route path=path!("settings") view=SettingsPage />
@@ -92,5 +96,6 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("invite/:token") view=InvitePage />
             </Routes>
         </Router>
+        </crate::components::toast::Toaster>
     }
 }

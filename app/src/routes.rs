@@ -1,10 +1,11 @@
 //! Which paths need a login, shared by the server's redirect guard and the pages.
 
 /// Path prefixes of the signed-in app; a logged-out browser is sent to `/login?next=…`.
-pub const SIGNED_IN_PREFIXES: [&str; 6] = [
+pub const SIGNED_IN_PREFIXES: [&str; 7] = [
     "/dashboard",
     "/compose",
     "/schedule",
+    "/posts",
     "/analytics",
     "/connections",
     "/settings",

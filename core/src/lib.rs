@@ -12,6 +12,7 @@ pub mod entities;
 pub mod health;
 pub mod identity;
 pub mod post_rules;
+pub mod post_views;
 pub mod posts;
 pub mod queue;
 pub mod schedule;

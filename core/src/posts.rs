@@ -345,6 +345,23 @@ pub async fn update(
     })
 }
 
+/// Moves a post to another time (the calendar's drag and drop): everything else stays as it
+/// is, and every rule of saving applies (the time must exist in `time_zone`, be ahead, …).
+pub async fn reschedule(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    id: Uuid,
+    version: i32,
+    local: NaiveDateTime,
+    time_zone: &str,
+    now: DateTime<Utc>,
+) -> Result<SavedPost, PostError> {
+    let current = get(db, access, id).await?;
+    let mut input = input_of(&current, time_zone);
+    input.schedule = Some(local);
+    update(db, access, id, version, &input, now).await
+}
+
 /// Turns a scheduled (or missed, or failed) post back into a draft.
 pub async fn unschedule(
     db: &DatabaseConnection,

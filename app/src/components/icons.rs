@@ -12,6 +12,7 @@ pub enum IconKind {
     Compose,
     Schedule,
     Analytics,
+    Posts,
     Settings,
     Connections,
     Menu,
@@ -28,6 +29,7 @@ impl IconKind {
             IconKind::Compose => "M4 20h4L19 9l-4-4L4 16zM14 6l4 4",
             IconKind::Schedule => "M4 5h16v15H4zM4 10h16M8 3v4M16 3v4",
             IconKind::Analytics => "M4 20V10M10 20V4M16 20v-7M22 20H2",
+            IconKind::Posts => "M5 4h14v16H5zM8 8h8M8 12h8M8 16h5",
             IconKind::Settings => {
                 "M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8zM12 2v3M12 19v3M2 12h3M19 12h3M5 5l2 2M17 17l2 2M5 19l2-2M17 7l2-2"
             }

@@ -11,10 +11,11 @@ use super::{
 use crate::{auth::LogOut, session::Me, workspaces::SwitchWorkspace};
 
 /// The sections in the sidebar, in order: (path, label, icon).
-pub const SECTIONS: [(&str, &str, IconKind); 6] = [
+pub const SECTIONS: [(&str, &str, IconKind); 7] = [
     ("/dashboard", "Dashboard", IconKind::Dashboard),
     ("/compose", "Compose", IconKind::Compose),
     ("/schedule", "Schedule", IconKind::Schedule),
+    ("/posts", "Posts", IconKind::Posts),
     ("/analytics", "Analytics", IconKind::Analytics),
     ("/connections", "Connections", IconKind::Connections),
     ("/settings", "Settings", IconKind::Settings),

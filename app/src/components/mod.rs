@@ -3,3 +3,5 @@
 pub mod forms;
 pub mod icons;
 pub mod layout;
+pub mod post;
+pub mod toast;

@@ -8,5 +8,6 @@ pub mod dashboard;
 pub mod invite;
 pub mod landing;
 pub mod not_found;
+pub mod posts;
 pub mod schedule;
 pub mod settings;

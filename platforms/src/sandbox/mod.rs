@@ -676,7 +676,52 @@ fn router_for(world: Arc<Mutex<World>>, base: Arc<Mutex<String>>) -> Router {
             .with_state(ctx);
         router = router.nest(prefix(platform), routes);
     }
-    router
+    router.route(
+        "/_audience",
+        axum::routing::post(audience).with_state(world),
+    )
+}
+
+/// What `POST /_audience` sets.
+#[derive(Debug, serde::Deserialize)]
+struct AudienceChange {
+    /// The post's id, or the last path segment of its id or link (a Bluesky-shaped rkey).
+    post: String,
+    likes: u64,
+    #[serde(default)]
+    comments: u64,
+    #[serde(default)]
+    reposts: u64,
+}
+
+/// `POST /_audience`: the simulated audience reacts — sets a post's counts (as other people
+/// liking, replying and reposting would). Only the Sandbox has this; the end-to-end tests and
+/// people trying the Sandbox use it to see a plug fire.
+async fn audience(
+    State(world): State<Arc<Mutex<World>>>,
+    axum::Json(change): axum::Json<AudienceChange>,
+) -> Response {
+    let key = change.post.trim().trim_end_matches('/');
+    let tail = key.rsplit('/').next().unwrap_or(key);
+    if tail.is_empty() {
+        return (StatusCode::BAD_REQUEST, "Name a post.").into_response();
+    }
+    let mut world = world
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(post) = world
+        .posts
+        .iter_mut()
+        .find(|p| p.id == key || p.id.rsplit('/').next() == Some(tail))
+    else {
+        return (StatusCode::NOT_FOUND, "No such post on the Sandbox.").into_response();
+    };
+    post.set = Some(Counts {
+        likes: change.likes,
+        comments: change.comments,
+        reposts: change.reposts,
+    });
+    StatusCode::NO_CONTENT.into_response()
 }
 
 /// Records every request, then applies the first matching fault, if any.

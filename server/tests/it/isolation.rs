@@ -43,6 +43,10 @@ fn classify(endpoint: &str) -> Option<Scope> {
         }
         "duplicate_post" => Workspace(&["workspace_id", "post_id"]),
         "retry_target" => Workspace(&["workspace_id", "target_id"]),
+        "reschedule_post" => Workspace(&["workspace_id", "post_id", "version", "schedule"]),
+        "list_posts" | "get_dashboard" => Workspace(&["workspace_id"]),
+        "get_calendar" => Workspace(&["workspace_id", "view", "day"]),
+        "check_time" => Unscoped("reads a time in the caller's own zone; no workspace data"),
         "sign_up" | "log_in" => Unscoped("creates or opens the caller's own session"),
         "log_out" | "log_out_everywhere" | "current_user" => Unscoped("the caller's own sessions"),
         "update_profile" | "change_password" => Unscoped("the caller's own account"),
@@ -193,6 +197,9 @@ async fn every_workspace_scoped_server_function_answers_not_found_for_another_wo
                         "confirm" => "Bea's workspace",
                         "email" => "mallory@example.com",
                         "role" => "viewer",
+                        "schedule" => "2030-01-07T09:00",
+                        "view" => "month",
+                        "day" => "",
                         other => panic!("no value for {other}"),
                     };
                     (*field, value)
@@ -261,8 +268,11 @@ async fn every_route_is_classified_and_pages_show_only_the_current_workspace() {
             | "/settings"
             | "/settings/workspace"
             | "/settings/members"
-            | "/connections" => path.clone(),
+            | "/connections"
+            | "/posts" => path.clone(),
             "/invite/{token}" => format!("/invite/{ws_b}"),
+            // Any id: a post of another workspace reads as gone.
+            "/posts/{id}" => format!("/posts/{ws_b}"),
             // Keyed by the single-use state, which is bound to the person who started.
             "/connections/callback/{platform}" => {
                 "/connections/callback/x?code=c&state=s".to_owned()

@@ -330,3 +330,150 @@ async fn publish_now_sends_a_draft_at_once_duplicates_copy_and_failed_targets_re
         .await;
     assert_eq!(status, 409);
 }
+
+#[tokio::test]
+async fn the_calendar_reschedules_lists_searches_and_counts_in_the_persons_zone() {
+    let app = TestApp::spawn().await;
+    let (ada, ws, connection) = with_sandbox_account(&app).await; // Europe/Paris
+    let day = Utc::now().date_naive() + Duration::days(20);
+    let saved = ada
+        .ok(
+            "save_post",
+            &[
+                ("workspace_id", &ws),
+                ("post[text]", "Calendar post about sourdough"),
+                ("post[connection_ids][0]", &connection),
+                ("post[schedule]", &format!("{day}T09:00")),
+            ],
+        )
+        .await;
+    let id = saved["id"].as_str().expect("id").to_owned();
+    assert_eq!(saved["local_at"], format!("{day}T09:00"));
+    ada.ok(
+        "save_post",
+        &[("workspace_id", &ws), ("post[text]", "A draft about bread")],
+    )
+    .await;
+
+    // The month around that day holds the scheduled post (drafts have no place on it).
+    let month = ada
+        .ok(
+            "get_calendar",
+            &[
+                ("workspace_id", &ws),
+                ("view", "month"),
+                ("day", &day.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(month["weeks"].as_array().expect("weeks").len(), 6);
+    let on_it: Vec<&str> = month["posts"]
+        .as_array()
+        .expect("posts")
+        .iter()
+        .filter_map(|p| p["text"].as_str())
+        .collect();
+    assert_eq!(on_it, ["Calendar post about sourdough"]);
+
+    // Dragged to the next day at 10:30: the same post, the new time, re-indexed.
+    let next = day + Duration::days(1);
+    let moved = ada
+        .ok(
+            "reschedule_post",
+            &[
+                ("workspace_id", &ws),
+                ("post_id", &id),
+                ("version", "0"),
+                ("schedule", &format!("{next}T10:30")),
+            ],
+        )
+        .await;
+    assert_eq!(moved["local_at"], format!("{next}T10:30"));
+    assert_eq!(moved["version"], 1);
+    assert_eq!(moved["text"], "Calendar post about sourdough");
+    let target: sea_orm::prelude::Uuid = moved["targets"][0]["id"]
+        .as_str()
+        .expect("target")
+        .parse()
+        .expect("uuid");
+    let due = schedule::due_at(&app.stores.redis, schedule::Due::Publish(target))
+        .await
+        .expect("redis")
+        .expect("indexed");
+    assert_eq!(
+        Some(due),
+        moved["scheduled_at"]
+            .as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc))
+    );
+    // A stale drag (old version) and a time the clocks skip are refused, and say why.
+    let stale = ada
+        .call(
+            "reschedule_post",
+            &[
+                ("workspace_id", &ws),
+                ("post_id", &id),
+                ("version", "0"),
+                ("schedule", &format!("{next}T11:00")),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status(), 409);
+    let gap = ada
+        .call(
+            "reschedule_post",
+            &[
+                ("workspace_id", &ws),
+                ("post_id", &id),
+                ("version", "1"),
+                ("schedule", &format!("{}T02:30", next_paris_gap())),
+            ],
+        )
+        .await;
+    assert_eq!(gap.status(), 400);
+    assert!(gap.text().await.expect("body").contains("clocks skip"));
+
+    // The list filters by status and searches the text.
+    let drafts = ada
+        .ok(
+            "list_posts",
+            &[("workspace_id", &ws), ("filter[status]", "DRAFT")],
+        )
+        .await;
+    assert_eq!(drafts["total"], 1);
+    assert_eq!(drafts["posts"][0]["text"], "A draft about bread");
+    let found = ada
+        .ok(
+            "list_posts",
+            &[("workspace_id", &ws), ("filter[search]", "SOURDOUGH")],
+        )
+        .await;
+    assert_eq!(found["total"], 1);
+    let bad = ada
+        .call(
+            "list_posts",
+            &[("workspace_id", &ws), ("filter[status]", "LOST")],
+        )
+        .await;
+    assert_eq!(bad.status(), 400);
+
+    // The dashboard: next up is the scheduled post; nothing published yet.
+    let board = ada.ok("get_dashboard", &[("workspace_id", &ws)]).await;
+    assert_eq!(board["upcoming"][0]["id"], id.as_str());
+    assert_eq!(board["month_published"], 0);
+    assert_eq!(board["streak_days"], 0);
+
+    // The composer's time check: the instant in UTC, or the reason.
+    let check = ada
+        .ok("check_time", &[("schedule", &format!("{next}T10:30"))])
+        .await;
+    assert!(check["utc"].as_str().expect("utc").contains("UTC"));
+    let skipped = ada
+        .call(
+            "check_time",
+            &[("schedule", &format!("{}T02:30", next_paris_gap()))],
+        )
+        .await;
+    assert_eq!(skipped.status(), 400);
+}
