@@ -1,5 +1,5 @@
 # OmniPlug — the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test dev build tools migrate fmt reseal-tokens bench
+.PHONY: run test dev build tools migrate fmt reseal-tokens bench bench-dashboard
 
 ## Build and run the product (Redis + worker + server on SQLite); prints the URL.
 run:
@@ -34,6 +34,10 @@ reseal-tokens:
 ## latency and reads per post-hour. On PostgreSQL: `make bench ENGINE=postgres`.
 bench:
 	@scripts/bench.sh $(ENGINE)
+
+## The server-rendered dashboard's median response time with 1,000 posts (release build).
+bench-dashboard:
+	@scripts/bench-dashboard.sh
 
 fmt:
 	@cargo fmt --all

@@ -24,6 +24,13 @@ impl Me {
         expect_context::<Me>()
     }
 
+    /// The current workspace's id, once loaded (`NotFound` when the person has none,
+    /// `Unauthenticated` when logged out).
+    pub async fn workspace_id(self) -> Result<String, AppError> {
+        let user = self.0.await?.ok_or(AppError::Unauthenticated)?;
+        user.workspace.map(|w| w.id).ok_or(AppError::NotFound)
+    }
+
     /// Loads again (after a rename or profile change).
     pub fn refetch(self) {
         self.0.refetch();

@@ -102,6 +102,16 @@ test("compose with a likes plug, schedule, drag to the next day, publish now, an
   await page.goto(`/posts?q=${encodeURIComponent("Launch day")}`);
   await hydrated(page);
   await expect(page.getByTestId("post-list")).toContainText("Launch day");
+
+  // Down to a phone's width nothing spills sideways out of the page.
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const [path, name] of [["/dashboard", "phone-dashboard"], ["/compose", "phone-composer"], [`/schedule?view=month&day=${nextDay}`, "phone-calendar"]]) {
+    await page.goto(path);
+    await hydrated(page);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width, `${path} is ${width}px wide`).toBeLessThanOrEqual(391);
+    await shoot(page, testInfo, name);
+  }
   expect(errors, errors.join("\n")).toEqual([]);
 });
 

@@ -118,6 +118,15 @@ fn missed(due: DateTime<Utc>, now: DateTime<Utc>, grace_minutes: i32) -> bool {
     now - due > chrono::Duration::minutes(i64::from(grace_minutes))
 }
 
+/// `(id, version) IN ((…), …)`: rows still at the version they were read at.
+fn at_versions<C: sea_orm::sea_query::IntoIden + Copy + 'static>(
+    id: C,
+    version: C,
+    rows: impl Iterator<Item = (Uuid, i32)>,
+) -> sea_orm::sea_query::SimpleExpr {
+    Expr::tuple([Expr::col(id).into(), Expr::col(version).into()]).in_tuples(rows)
+}
+
 fn count_job(kind: &'static str, outcome: Outcome) {
     metrics::counter!("omniplug_jobs_total", "kind" => kind, "outcome" => outcome.label())
         .increment(1);
@@ -566,21 +575,17 @@ impl Engine {
                 Expr::col(post::Column::Version).add(1),
             )
             .col_expr(post::Column::UpdatedAt, Expr::value(now))
-            .filter(
-                Expr::tuple([
-                    Expr::col(post::Column::Id).into(),
-                    Expr::col(post::Column::Version).into(),
-                ])
-                .in_tuples(
-                    ready
-                        .iter()
-                        .map(|t| t.post_id)
-                        .collect::<HashSet<_>>()
-                        .into_iter()
-                        .filter_map(|id| posts.get(&id))
-                        .map(|p| (p.id, p.version)),
-                ),
-            )
+            .filter(at_versions(
+                post::Column::Id,
+                post::Column::Version,
+                ready
+                    .iter()
+                    .map(|t| t.post_id)
+                    .collect::<HashSet<_>>()
+                    .into_iter()
+                    .filter_map(|id| posts.get(&id))
+                    .map(|p| (p.id, p.version)),
+            ))
             .filter(post::Column::Status.is_in([PostStatus::Scheduled, PostStatus::Publishing]))
             .exec_with_returning(&txn)
             .await?
@@ -602,18 +607,14 @@ impl Engine {
                 Expr::col(post_target::Column::Version).add(1),
             )
             .col_expr(post_target::Column::UpdatedAt, Expr::value(now))
-            .filter(
-                Expr::tuple([
-                    Expr::col(post_target::Column::Id).into(),
-                    Expr::col(post_target::Column::Version).into(),
-                ])
-                .in_tuples(
-                    ready
-                        .iter()
-                        .filter(|t| moved.contains_key(&t.post_id))
-                        .map(|t| (t.id, t.version)),
-                ),
-            )
+            .filter(at_versions(
+                post_target::Column::Id,
+                post_target::Column::Version,
+                ready
+                    .iter()
+                    .filter(|t| moved.contains_key(&t.post_id))
+                    .map(|t| (t.id, t.version)),
+            ))
             .filter(post_target::Column::State.is_in([TargetState::Pending, TargetState::Queued]))
             .exec_with_returning(&txn)
             .await?;
@@ -1682,7 +1683,11 @@ impl Engine {
                 published_at: target.published_at.unwrap_or(now),
                 now,
                 counts,
-                previous: target.last_polled_at.map(|at| (previous, at)),
+                // Before the first read, the previous reading is nothing at publishing.
+                previous: target
+                    .last_polled_at
+                    .or(target.published_at)
+                    .map(|at| (previous, at)),
                 pending,
             },
             &self.settings,

@@ -13,7 +13,7 @@ use crate::{
     calendar::check_time,
     components::{
         forms::go_to,
-        layout::AppShell,
+        layout::{AppShell, EmptyState},
         post::{NetworkMark, editable},
         toast::{Toasts, Tone},
     },
@@ -38,20 +38,19 @@ pub fn ComposePage() -> impl IntoView {
     let query = use_query_map();
     let editing = move || query.with(|q| q.get("post")).filter(|id| !id.is_empty());
     let data = Resource::new(editing, move |post_id| async move {
-        let user = me.0.await?.ok_or(AppError::Unauthenticated)?;
-        let ws = user.workspace.ok_or(AppError::NotFound)?;
-        let accounts = list_connections(ws.id.clone())
+        let ws = me.workspace_id().await?;
+        let accounts = list_connections(ws.clone())
             .await?
             .connections
             .into_iter()
             .filter(|c| c.status != CardStatus::NeedsReconnect)
             .collect();
         let post = match post_id {
-            Some(id) => Some(get_post(ws.id.clone(), id).await?),
+            Some(id) => Some(get_post(ws.clone(), id).await?),
             None => None,
         };
         Ok::<_, AppError>(Loaded {
-            workspace_id: ws.id,
+            workspace_id: ws,
             accounts,
             post,
         })
@@ -69,11 +68,11 @@ pub fn ComposePage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(loaded) if loaded.accounts.is_empty() => view! {
-                            <section class="empty-state card">
-                                <h2>"Connect an account first"</h2>
-                                <p class="muted">"Posts go to the accounts you connect. The Sandbox network works in one click and lets you try everything."</p>
-                                <a class="button button--primary" href="/connections">"Connect the Sandbox to try it out"</a>
-                            </section>
+                            <EmptyState
+                                title="Connect an account first"
+                                body="Posts go to the accounts you connect. The Sandbox network works in one click and lets you try everything."
+                                action=("Connect the Sandbox to try it out", "/connections")
+                            />
                         }.into_any(),
                         Ok(loaded) => view! { <Composer loaded /> }.into_any(),
                         Err(err) => view! { <p class="banner banner--error" role="alert">{err.to_string()}</p> }.into_any(),

@@ -35,10 +35,10 @@ pub fn DashboardPage() -> impl IntoView {
     let board = Resource::new(
         || (),
         move |_| async move {
-            let workspace = me.0.await?.and_then(|user| user.workspace);
-            match workspace {
-                Some(ws) => get_dashboard(ws.id).await.map(Some),
-                None => Ok(None),
+            match me.workspace_id().await {
+                Ok(ws) => get_dashboard(ws).await.map(Some),
+                Err(crate::error::AppError::NotFound) => Ok(None),
+                Err(err) => Err(err),
             }
         },
     );

@@ -9,7 +9,7 @@ use omniplug_platforms::Platform;
 use crate::{
     components::{
         forms::go_to,
-        layout::AppShell,
+        layout::{AppShell, EmptyState},
         post::{NetworkMark, PostDetails, StatusPill, first_words},
     },
     error::AppError,
@@ -42,11 +42,7 @@ pub fn PostsPage() -> impl IntoView {
         })
     };
     let data = Resource::new(filter, move |filter| async move {
-        let ws =
-            me.0.await?
-                .and_then(|u| u.workspace)
-                .ok_or(AppError::NotFound)?;
-        list_posts(ws.id, filter).await
+        list_posts(me.workspace_id().await?, filter).await
     });
     let action =
         view! { <a class="button button--primary" href="/compose">"New post"</a> }.into_any();
@@ -76,11 +72,11 @@ pub fn PostsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(list) if list.posts.is_empty() => view! {
-                            <section class="empty-state card">
-                                <h2>"No posts match"</h2>
-                                <p class="muted">"Change the filters, or write something new."</p>
-                                <a class="button button--primary" href="/compose">"Write a post"</a>
-                            </section>
+                            <EmptyState
+                                title="No posts match"
+                                body="Change the filters, or write something new."
+                                action=("Write a post", "/compose")
+                            />
                         }.into_any(),
                         Ok(list) => {
                             let f = filter();
@@ -159,12 +155,9 @@ pub fn PostPage() -> impl IntoView {
             )
         },
         move |(id, _)| async move {
-            let ws =
-                me.0.await?
-                    .and_then(|u| u.workspace)
-                    .ok_or(AppError::NotFound)?;
-            let post = get_post(ws.id.clone(), id).await?;
-            Ok::<_, AppError>((ws.id, post))
+            let ws = me.workspace_id().await?;
+            let post = get_post(ws.clone(), id).await?;
+            Ok::<_, AppError>((ws, post))
         },
     );
     let changed = Callback::new(move |post: Option<PostSummary>| match post {
@@ -183,11 +176,11 @@ pub fn PostPage() -> impl IntoView {
                             </section>
                         }.into_any(),
                         Err(AppError::NotFound) => view! {
-                            <section class="empty-state card">
-                                <h2>"This post is gone"</h2>
-                                <p class="muted">"It was deleted, or it belongs to another workspace."</p>
-                                <a class="button" href="/posts">"All posts"</a>
-                            </section>
+                            <EmptyState
+                                title="This post is gone"
+                                body="It was deleted, or it belongs to another workspace."
+                                action=("All posts", "/posts")
+                            />
                         }.into_any(),
                         Err(err) => view! { <p class="banner banner--error" role="alert">{err.to_string()}</p> }.into_any(),
                     }

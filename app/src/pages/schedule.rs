@@ -70,15 +70,7 @@ pub fn SchedulePage() -> impl IntoView {
         now
     });
     let refresh = RwSignal::new(0u32);
-    let workspace = Resource::new(
-        || (),
-        move |_| async move {
-            me.0.await?
-                .and_then(|u| u.workspace)
-                .map(|w| w.id)
-                .ok_or(AppError::NotFound)
-        },
-    );
+    let workspace = Resource::new(|| (), move |_| me.workspace_id());
     let data = Resource::new(
         move || (view_kind(), day(), refresh.get()),
         move |(kind, day, _)| async move {

@@ -234,6 +234,48 @@ async fn audiences_grow_on_the_curve_as_time_passes() {
 }
 
 #[tokio::test]
+async fn the_audience_endpoint_sets_a_posts_counts_by_its_link_or_id() {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    // Bluesky's shapes (which the Sandbox network speaks too): links end in the record key.
+    let client = client(&sandbox, Platform::Bluesky);
+    let (creds, _) = connect(&sandbox, client.as_ref()).await;
+    let published = client
+        .publish(&creds, &NewPost::text("Like me"))
+        .await
+        .expect("publish");
+    let link = published.url.clone().expect("a link");
+    let http = reqwest::Client::new();
+    let set = |post: String, likes: u64| {
+        http.post(format!("{}/_audience", sandbox.url()))
+            .json(&serde_json::json!({ "post": post, "likes": likes }))
+            .send()
+    };
+    assert_eq!(set(link, 42).await.expect("send").status(), 204);
+    let read = client
+        .engagement(&creds, std::slice::from_ref(&published.post))
+        .await
+        .expect("counts");
+    assert_eq!(read[0].counts.likes, 42);
+    assert_eq!(
+        set(published.post.id.clone(), 7)
+            .await
+            .expect("send")
+            .status(),
+        204
+    );
+    let read = client
+        .engagement(&creds, std::slice::from_ref(&published.post))
+        .await
+        .expect("counts");
+    assert_eq!(read[0].counts.likes, 7);
+    assert_eq!(
+        set("no-such-post".into(), 1).await.expect("send").status(),
+        404
+    );
+    sandbox.stop().await;
+}
+
+#[tokio::test]
 async fn engagement_for_many_posts_takes_one_call_per_batch_the_network_allows() {
     let sandbox = Sandbox::start().await.expect("sandbox");
     // X: 100 ids per lookup; Bluesky: 25 URIs per getPosts.
