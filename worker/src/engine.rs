@@ -83,6 +83,9 @@ pub struct Engine {
     pub(crate) networks: Networks,
     pub(crate) settings: Settings,
     calls: Arc<Semaphore>,
+    /// Publishes waiting for a call slot, and a signal when none is left waiting: recording
+    /// finished publishes waits for that, so in a crowd the calls due now get the CPU first.
+    queued_calls: Arc<(std::sync::atomic::AtomicUsize, tokio::sync::Notify)>,
     /// Handlers touching the database at once: a burst of thousands must queue here, in
     /// order, rather than time out waiting for the pool's connections.
     gate: Arc<Semaphore>,
@@ -264,6 +267,7 @@ impl Engine {
             calls,
             gate,
             claim_lane: Arc::new(Semaphore::new(2)),
+            queued_calls: Arc::default(),
             creds: Arc::default(),
         }
     }
@@ -438,6 +442,20 @@ impl Engine {
     }
 
     // ----- publishing -------------------------------------------------------------------
+
+    /// Returns once no publish is waiting for a call slot (at once, but in a crowd).
+    async fn calls_started(&self) {
+        let (queued, drained) = &*self.queued_calls;
+        loop {
+            let notified = drained.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if queued.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
 
     /// A turn at the database (see `gate`).
     async fn slot(&self) -> Option<OwnedSemaphorePermit> {
@@ -743,7 +761,12 @@ impl Engine {
             .content_override
             .clone()
             .unwrap_or_else(|| post.content.clone());
+        let (queued, drained) = &*self.queued_calls;
+        queued.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let permit = self.calls.acquire().await.ok();
+        if queued.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            drained.notify_waiters();
+        }
         let started = Utc::now();
         if target.attempts == 1
             && let Some(due) = target.next_attempt_at
@@ -766,6 +789,7 @@ impl Engine {
         result: Result<Published, CallError>,
         started: DateTime<Utc>,
     ) -> Result<Outcome, WorkerError> {
+        self.calls_started().await;
         let _slot = self.slot().await;
         let now = Utc::now();
         let ids = (Some(post.id), Some(target.id), None);
