@@ -113,6 +113,24 @@ impl std::fmt::Debug for CachedCredentials {
     }
 }
 
+/// Counts a publish waiting for a call slot while it lives (also if its future is dropped).
+struct QueuedCall<'a>(&'a (std::sync::atomic::AtomicUsize, tokio::sync::Notify));
+
+impl<'a> QueuedCall<'a> {
+    fn new(queue: &'a (std::sync::atomic::AtomicUsize, tokio::sync::Notify)) -> Self {
+        queue.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Self(queue)
+    }
+}
+
+impl Drop for QueuedCall<'_> {
+    fn drop(&mut self) {
+        if self.0.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.0.1.notify_waiters();
+        }
+    }
+}
+
 /// A workspace's grace period when it has none recorded.
 const DEFAULT_GRACE_MINUTES: i32 = 15;
 
@@ -761,12 +779,10 @@ impl Engine {
             .content_override
             .clone()
             .unwrap_or_else(|| post.content.clone());
-        let (queued, drained) = &*self.queued_calls;
-        queued.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let permit = self.calls.acquire().await.ok();
-        if queued.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
-            drained.notify_waiters();
-        }
+        let permit = {
+            let _queued = QueuedCall::new(&self.queued_calls);
+            self.calls.acquire().await.ok()
+        };
         let started = Utc::now();
         if target.attempts == 1
             && let Some(due) = target.next_attempt_at
