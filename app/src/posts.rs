@@ -517,7 +517,7 @@ pub mod ssr {
             statuses,
             platform,
             search: Some(filter.search.clone()).filter(|s| !s.trim().is_empty()),
-            offset: filter.page.max(1).saturating_sub(1) * super::PER_PAGE,
+            offset: (filter.page.max(1) - 1).saturating_mul(super::PER_PAGE),
             limit: super::PER_PAGE,
             ascending: false,
             ..PostQuery::default()

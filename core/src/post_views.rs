@@ -132,7 +132,8 @@ pub async fn list(
             .order_by_desc(post::Column::Id)
     };
     let rows = ordered
-        .offset(query.offset)
+        // The drivers bind a signed 64-bit offset (an unsigned one past it panics in the binder).
+        .offset(query.offset.min(i64::MAX.unsigned_abs()))
         .limit(query.limit.clamp(1, MAX_PAGE))
         .all(db)
         .await?;

@@ -457,6 +457,18 @@ async fn the_calendar_reschedules_lists_searches_and_counts_in_the_persons_zone(
         )
         .await;
     assert_eq!(bad.status(), 400);
+    // A page far past the end is empty, not an error.
+    let far = ada
+        .ok(
+            "list_posts",
+            &[
+                ("workspace_id", &ws),
+                ("filter[page]", "18446744073709551615"),
+            ],
+        )
+        .await;
+    assert_eq!(far["posts"].as_array().map(Vec::len), Some(0));
+    assert_eq!(far["total"], 2);
 
     // The dashboard: next up is the scheduled post; nothing published yet.
     let board = ada.ok("get_dashboard", &[("workspace_id", &ws)]).await;
