@@ -54,6 +54,7 @@ test("compose with a likes plug, schedule, drag to the next day, publish now, an
   const chip = page.locator(`[data-slot="${day}T10:00"] [data-testid="calendar-chip"]`);
   await expect(chip).toHaveCount(1);
   await expect(page.getByTestId("drawer")).toContainText("Scheduled");
+  await expect(page.getByRole("button", { name: "Close" })).toBeFocused();
   await page.keyboard.press("Escape");
   await expect(page.getByTestId("drawer")).toHaveCount(0);
 

@@ -432,6 +432,15 @@ fn Drawer(
             get_post(ws, id).await.map(Some)
         },
     );
+    // Keyboard users land in the drawer when it opens (Esc or the close button leave it).
+    let close = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if open.get().is_some()
+            && let Some(button) = close.get()
+        {
+            let _ = button.focus();
+        }
+    });
     let changed = Callback::new(move |post: Option<PostSummary>| {
         if post.is_none() {
             open.set(None);
@@ -444,7 +453,7 @@ fn Drawer(
             <aside class="drawer" role="dialog" aria-modal="true" aria-labelledby="drawer-title" data-testid="drawer">
                 <header class="drawer__head">
                     <h2 id="drawer-title" class="card__title">"Post"</h2>
-                    <button type="button" class="icon-button" aria-label="Close" title="Close (Esc)" on:click=move |_| open.set(None)>"✕"</button>
+                    <button type="button" class="icon-button" aria-label="Close" title="Close (Esc)" node_ref=close on:click=move |_| open.set(None)>"✕"</button>
                 </header>
                 <Transition fallback=|| view! { <p class="muted" aria-busy="true">"Loading…"</p> }>
                     {move || Suspend::new(async move {
