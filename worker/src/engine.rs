@@ -113,6 +113,34 @@ impl std::fmt::Debug for CachedCredentials {
     }
 }
 
+/// An update of `target` that applies only if it is still at the version read (its worker's
+/// compare-and-set), bumping that version and `updated_at`.
+fn changed_target(
+    target: &post_target::Model,
+    now: DateTime<Utc>,
+) -> sea_orm::UpdateMany<post_target::Entity> {
+    post_target::Entity::update_many()
+        .col_expr(
+            post_target::Column::Version,
+            Expr::value(target.version + 1),
+        )
+        .col_expr(post_target::Column::UpdatedAt, Expr::value(now))
+        .filter(post_target::Column::Id.eq(target.id))
+        .filter(post_target::Column::Version.eq(target.version))
+}
+
+/// [`changed_target`] for a plug.
+fn changed_plug(
+    plug: &auto_plug::Model,
+    now: DateTime<Utc>,
+) -> sea_orm::UpdateMany<auto_plug::Entity> {
+    auto_plug::Entity::update_many()
+        .col_expr(auto_plug::Column::Version, Expr::value(plug.version + 1))
+        .col_expr(auto_plug::Column::UpdatedAt, Expr::value(now))
+        .filter(auto_plug::Column::Id.eq(plug.id))
+        .filter(auto_plug::Column::Version.eq(plug.version))
+}
+
 /// Counts a publish waiting for a call slot while it lives (also if its future is dropped).
 struct QueuedCall<'a>(&'a (std::sync::atomic::AtomicUsize, tokio::sync::Notify));
 
@@ -733,7 +761,7 @@ impl Engine {
         } else {
             vec![TargetState::Publishing]
         };
-        let claimed = post_target::Entity::update_many()
+        let claimed = changed_target(target, now)
             .col_expr(
                 post_target::Column::State,
                 Expr::value(TargetState::Publishing),
@@ -746,13 +774,6 @@ impl Engine {
                 post_target::Column::Attempts,
                 Expr::value(target.attempts + 1),
             )
-            .col_expr(
-                post_target::Column::Version,
-                Expr::value(target.version + 1),
-            )
-            .col_expr(post_target::Column::UpdatedAt, Expr::value(now))
-            .filter(post_target::Column::Id.eq(target.id))
-            .filter(post_target::Column::Version.eq(target.version))
             .filter(post_target::Column::State.is_in(states))
             .exec(&txn)
             .await?;
@@ -856,7 +877,7 @@ impl Engine {
         let first_poll = now + chrono(self.settings.first_poll);
         let txn = self.db().begin().await?;
         lock_post(&txn, post.id, now).await?;
-        let done = post_target::Entity::update_many()
+        let done = changed_target(target, now)
             .col_expr(
                 post_target::Column::State,
                 Expr::value(TargetState::Published),
@@ -886,13 +907,6 @@ impl Engine {
                 post_target::Column::FailReason,
                 Expr::value(Option::<String>::None),
             )
-            .col_expr(
-                post_target::Column::Version,
-                Expr::value(target.version + 1),
-            )
-            .col_expr(post_target::Column::UpdatedAt, Expr::value(now))
-            .filter(post_target::Column::Id.eq(target.id))
-            .filter(post_target::Column::Version.eq(target.version))
             .filter(post_target::Column::State.eq(TargetState::Publishing))
             .exec(&txn)
             .await?;
@@ -980,7 +994,7 @@ impl Engine {
         reason: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, WorkerError> {
-        let changed = post_target::Entity::update_many()
+        let changed = changed_target(target, now)
             .col_expr(
                 post_target::Column::State,
                 Expr::value(TargetState::Pending),
@@ -995,13 +1009,6 @@ impl Engine {
                 post_target::Column::FailReason,
                 Expr::value(reason.map(str::to_owned)),
             )
-            .col_expr(
-                post_target::Column::Version,
-                Expr::value(target.version + 1),
-            )
-            .col_expr(post_target::Column::UpdatedAt, Expr::value(now))
-            .filter(post_target::Column::Id.eq(target.id))
-            .filter(post_target::Column::Version.eq(target.version))
             .filter(post_target::Column::State.eq(TargetState::Publishing))
             .exec(self.db())
             .await?;
@@ -1020,19 +1027,12 @@ impl Engine {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<Outcome, WorkerError> {
-        let changed = post_target::Entity::update_many()
+        let changed = changed_target(target, now)
             .col_expr(post_target::Column::LeaseUntil, Expr::value(Some(until)))
             .col_expr(
                 post_target::Column::FailReason,
                 Expr::value(Some(reason.to_owned())),
             )
-            .col_expr(
-                post_target::Column::Version,
-                Expr::value(target.version + 1),
-            )
-            .col_expr(post_target::Column::UpdatedAt, Expr::value(now))
-            .filter(post_target::Column::Id.eq(target.id))
-            .filter(post_target::Column::Version.eq(target.version))
             .filter(post_target::Column::State.eq(TargetState::Publishing))
             .exec(self.db())
             .await?;
@@ -1052,7 +1052,7 @@ impl Engine {
     ) -> Result<(), WorkerError> {
         let txn = self.db().begin().await?;
         lock_post(&txn, target.post_id, now).await?;
-        let changed = post_target::Entity::update_many()
+        let changed = changed_target(target, now)
             .col_expr(post_target::Column::State, Expr::value(TargetState::Failed))
             .col_expr(
                 post_target::Column::FailReason,
@@ -1062,13 +1062,6 @@ impl Engine {
                 post_target::Column::LeaseUntil,
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
-            .col_expr(
-                post_target::Column::Version,
-                Expr::value(target.version + 1),
-            )
-            .col_expr(post_target::Column::UpdatedAt, Expr::value(now))
-            .filter(post_target::Column::Id.eq(target.id))
-            .filter(post_target::Column::Version.eq(target.version))
             .exec(&txn)
             .await?;
         if changed.rows_affected == 1 {
@@ -1304,13 +1297,9 @@ impl Engine {
     ) -> Result<Option<auto_plug::Model>, DbErr> {
         let lease = now + chrono(self.settings.lease);
         let attempts = plug.attempts + i32::from(count_attempt);
-        let changed = auto_plug::Entity::update_many()
+        let changed = changed_plug(plug, now)
             .col_expr(auto_plug::Column::LeaseUntil, Expr::value(Some(lease)))
             .col_expr(auto_plug::Column::Attempts, Expr::value(attempts))
-            .col_expr(auto_plug::Column::Version, Expr::value(plug.version + 1))
-            .col_expr(auto_plug::Column::UpdatedAt, Expr::value(now))
-            .filter(auto_plug::Column::Id.eq(plug.id))
-            .filter(auto_plug::Column::Version.eq(plug.version))
             .filter(auto_plug::Column::Status.eq(PlugStatus::Firing))
             .exec(self.db())
             .await?;
@@ -1428,7 +1417,7 @@ impl Engine {
         published: &Published,
         now: DateTime<Utc>,
     ) -> Result<Outcome, WorkerError> {
-        let changed = auto_plug::Entity::update_many()
+        let changed = changed_plug(plug, now)
             .col_expr(auto_plug::Column::Status, Expr::value(PlugStatus::Fired))
             .col_expr(auto_plug::Column::FiredAt, Expr::value(Some(now)))
             .col_expr(
@@ -1447,10 +1436,6 @@ impl Engine {
                 auto_plug::Column::FailReason,
                 Expr::value(Option::<String>::None),
             )
-            .col_expr(auto_plug::Column::Version, Expr::value(plug.version + 1))
-            .col_expr(auto_plug::Column::UpdatedAt, Expr::value(now))
-            .filter(auto_plug::Column::Id.eq(plug.id))
-            .filter(auto_plug::Column::Version.eq(plug.version))
             .filter(auto_plug::Column::Status.eq(PlugStatus::Firing))
             .exec(self.db())
             .await?;
@@ -1472,13 +1457,9 @@ impl Engine {
         at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, WorkerError> {
-        let changed = auto_plug::Entity::update_many()
+        let changed = changed_plug(plug, now)
             .col_expr(auto_plug::Column::LeaseUntil, Expr::value(lease))
             .col_expr(auto_plug::Column::Attempts, Expr::value(attempts.max(0)))
-            .col_expr(auto_plug::Column::Version, Expr::value(plug.version + 1))
-            .col_expr(auto_plug::Column::UpdatedAt, Expr::value(now))
-            .filter(auto_plug::Column::Id.eq(plug.id))
-            .filter(auto_plug::Column::Version.eq(plug.version))
             .filter(auto_plug::Column::Status.eq(PlugStatus::Firing))
             .exec(self.db())
             .await?;
@@ -1867,16 +1848,12 @@ async fn trigger_plug(
     plug: &auto_plug::Model,
     now: DateTime<Utc>,
 ) -> Result<Option<auto_plug::Model>, DbErr> {
-    let changed = auto_plug::Entity::update_many()
+    let changed = changed_plug(plug, now)
         .col_expr(auto_plug::Column::Status, Expr::value(PlugStatus::Firing))
         .col_expr(
             auto_plug::Column::LeaseUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
-        .col_expr(auto_plug::Column::Version, Expr::value(plug.version + 1))
-        .col_expr(auto_plug::Column::UpdatedAt, Expr::value(now))
-        .filter(auto_plug::Column::Id.eq(plug.id))
-        .filter(auto_plug::Column::Version.eq(plug.version))
         .filter(auto_plug::Column::Status.eq(PlugStatus::Pending))
         .exec(db)
         .await?;
@@ -1895,7 +1872,7 @@ async fn end_plug(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    auto_plug::Entity::update_many()
+    changed_plug(plug, now)
         .col_expr(auto_plug::Column::Status, Expr::value(status))
         .col_expr(
             auto_plug::Column::FailReason,
@@ -1905,10 +1882,6 @@ async fn end_plug(
             auto_plug::Column::LeaseUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
-        .col_expr(auto_plug::Column::Version, Expr::value(plug.version + 1))
-        .col_expr(auto_plug::Column::UpdatedAt, Expr::value(now))
-        .filter(auto_plug::Column::Id.eq(plug.id))
-        .filter(auto_plug::Column::Version.eq(plug.version))
         .exec(db)
         .await?;
     tracing::info!(plug_id = %plug.id, ?status, %reason, "plug ended without firing");
