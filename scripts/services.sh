@@ -78,3 +78,25 @@ wait_for_url() {
   echo "$url did not answer within ${seconds}s" >&2
   return 1
 }
+
+# start_s3 PORT DIR: moto's S3-compatible server on 127.0.0.1:PORT (state in memory).
+start_s3() {
+  local port="$1" dir="$2"
+  mkdir -p "$dir"
+  stop_s3 "$dir"
+  "$MOTO_DIR/bin/moto_server" -H 127.0.0.1 -p "$port" >"$dir/moto.log" 2>&1 &
+  echo $! >"$dir/moto.pid"
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "the S3 test server did not start on port $port; see $dir/moto.log" >&2
+  return 1
+}
+
+stop_s3() {
+  local dir="$1"
+  [ -f "$dir/moto.pid" ] || return 0
+  kill "$(cat "$dir/moto.pid")" 2>/dev/null || true
+  rm -f "$dir/moto.pid"
+}

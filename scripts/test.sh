@@ -12,6 +12,7 @@ source scripts/services.sh
 
 TEST_REDIS_PORT=16379
 TEST_PG_PORT=25432
+TEST_S3_PORT=19000
 E2E_ADDR=127.0.0.1:3100
 SERVICES="$ROOT/.services"
 # Under /tmp, not the checkout: PostgreSQL runs as the `postgres` user when we are root, and
@@ -40,6 +41,7 @@ cleanup() {
   for pid in "${E2E_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   stop_redis "$TEST_REDIS_PORT"
   stop_postgres "$PG_DIR"
+  stop_s3 "$SERVICES/s3"
   ATPROTO_LOCAL_DIR="$ATPROTO_DIR" scripts/bluesky-local/stop.sh 2>/dev/null || true
   rm -rf "$PG_DIR" "$SERVICES/e2e"
 }
@@ -51,6 +53,10 @@ rm -rf "$PG_DIR"
 start_redis "$TEST_REDIS_PORT" "$SERVICES/redis"
 start_postgres "$TEST_PG_PORT" "$PG_DIR"
 export OMNIPLUG_TEST_REDIS_URL="redis://127.0.0.1:$TEST_REDIS_PORT"
+
+phase "starting an S3-compatible server :$TEST_S3_PORT (moto)"
+start_s3 "$TEST_S3_PORT" "$SERVICES/s3"
+export OMNIPLUG_TEST_S3_URL="http://127.0.0.1:$TEST_S3_PORT" OMNIPLUG_REQUIRE_S3=1
 
 phase "starting a local Bluesky network (PDS + AppView, rate limits on)"
 # A fresh network every run (its PLC directory lives in memory); the npm install is kept.

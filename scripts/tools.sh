@@ -106,6 +106,21 @@ need_chromium() {
   apt_install chromium
 }
 
+# A real S3-compatible server for the media storage tests: moto's server mode, from PyPI, in a
+# virtualenv of its own under .tools/ (kept between runs).
+MOTO_VERSION=5.2.5
+MOTO_DIR="$ROOT/.tools/moto-$MOTO_VERSION"
+need_s3_server() {
+  [ -x "$MOTO_DIR/bin/moto_server" ] && return 0
+  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    apt_install python3 python3-venv
+  fi
+  log "installing moto[server] $MOTO_VERSION (S3-compatible test server)"
+  rm -rf "$MOTO_DIR"
+  python3 -m venv "$MOTO_DIR"
+  "$MOTO_DIR/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+}
+
 need_end2end_packages() {
   local dir="$ROOT/end2end"
   if [ -d "$dir/node_modules/@playwright/test" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
@@ -129,6 +144,7 @@ need_test_tools() {
   need_postgres
   need_chromium
   need_end2end_packages
+  need_s3_server
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

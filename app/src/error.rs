@@ -39,6 +39,12 @@ pub enum AppError {
     /// Too many attempts (429).
     #[error("Too many attempts. Try again in {0} s.")]
     RateLimited(u64),
+    /// An upload bigger than allowed (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// An upload of a type OmniPlug does not take (415).
+    #[error("{0}")]
+    Unsupported(String),
     /// A network OmniPlug talks to is down or limiting us (503); the message names it.
     #[error("{0}")]
     Unavailable(String),
@@ -60,6 +66,8 @@ impl AppError {
             AppError::Forbidden(_) => 403,
             AppError::NotFound => 404,
             AppError::RateLimited(_) => 429,
+            AppError::TooLarge(_) => 413,
+            AppError::Unsupported(_) => 415,
             AppError::Unavailable(_) => 503,
             AppError::Internal => 500,
         }
@@ -100,6 +108,8 @@ impl From<AppError> for ErrorBody {
             AppError::NotFound => "not_found",
             AppError::Forbidden(_) => "forbidden",
             AppError::RateLimited(_) => "rate_limited",
+            AppError::TooLarge(_) => "too_large",
+            AppError::Unsupported(_) => "unsupported",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal => "internal",
             AppError::Request(_) => "request",
@@ -135,6 +145,8 @@ impl TryFrom<ErrorBody> for AppError {
             "forbidden" => AppError::Forbidden(body.message),
             "rate_limited" => AppError::RateLimited(body.retry_after_secs.unwrap_or(60)),
             "unavailable" => AppError::Unavailable(body.message),
+            "too_large" => AppError::TooLarge(body.message),
+            "unsupported" => AppError::Unsupported(body.message),
             "internal" => AppError::Internal,
             "request" => AppError::Request(
                 body.message
@@ -185,6 +197,8 @@ mod tests {
             AppError::NotFound,
             AppError::Forbidden("Ask an admin.".into()),
             AppError::RateLimited(42),
+            AppError::TooLarge("Too big.".into()),
+            AppError::Unsupported("Not an image.".into()),
             AppError::Unavailable("X could not be reached; try again in a moment.".into()),
             AppError::Internal,
             AppError::Request("offline".into()),
@@ -230,6 +244,20 @@ pub mod ssr {
             E::Forbidden { .. } => fail(AppError::Forbidden(err.to_string())),
             E::Database(cause) => internal(cause),
             other => fail(AppError::Invalid(other.to_string())),
+        }
+    }
+
+    /// Maps a media library refusal to what the person sees.
+    pub fn media_error(err: omniplug_core::media::MediaError) -> AppError {
+        use omniplug_core::media::MediaError as E;
+        match err {
+            E::NotFound => fail(AppError::NotFound),
+            E::Forbidden { .. } => fail(AppError::Forbidden(err.to_string())),
+            E::TooLarge(message) => fail(AppError::TooLarge(message)),
+            E::Unsupported(message) => fail(AppError::Unsupported(message)),
+            E::InUse(message) => fail(AppError::Conflict(message)),
+            E::Storage(cause) => internal(cause),
+            E::Database(cause) => internal(cause),
         }
     }
 

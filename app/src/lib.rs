@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod components;
 pub mod connections;
 pub mod error;
+pub mod media;
 pub mod pages;
 pub mod posts;
 pub mod routes;
@@ -86,6 +87,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("schedule") view=SchedulePage />
                 <Route path=path!("posts") view=pages::posts::PostsPage />
                 <Route path=path!("posts/:id") view=pages::posts::PostPage />
+                <Route path=path!("library") view=pages::library::LibraryPage />
                 <Route path=path!("analytics") view=AnalyticsPage />
                 <Route path=path!("connections") view=ConnectionsPage />
                 <Route path=path!("settings") view=SettingsPage />

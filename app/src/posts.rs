@@ -51,6 +51,8 @@ pub struct PostForm {
     pub plugs: Vec<PlugForm>,
     /// `YYYY-MM-DDTHH:MM` in the person's time zone; empty keeps a draft.
     pub schedule: String,
+    /// Files from the media library, in order, with alt text.
+    pub media: Vec<crate::media::AttachedMedia>,
 }
 
 /// One target as the interface shows it.
@@ -122,6 +124,8 @@ pub struct PostSummary {
     pub targets: Vec<TargetSummary>,
     /// One per plugged network.
     pub plugs: Vec<PlugSummary>,
+    /// The attached files, in order.
+    pub media: Vec<crate::media::AttachedMedia>,
 }
 
 /// Saves a post (editors and up): a draft without `schedule`, scheduled with one once every
@@ -131,6 +135,10 @@ pub async fn save_post(workspace_id: String, post: PostForm) -> Result<PostSumma
     use omniplug_core::{posts, tenancy::Action};
     let cx = ssr::Cx::new(&workspace_id, Action::WritePosts).await?;
     let input = ssr::input(&post, &cx.user.timezone)?;
+    if input.schedule.is_some() {
+        cx.media_reachable(&input.connection_ids, !input.media.is_empty())
+            .await?;
+    }
     let now = chrono::Utc::now();
     let saved = if post.post_id.trim().is_empty() {
         posts::create(&cx.stores.db, &cx.access, &input, now).await
@@ -178,6 +186,11 @@ pub async fn publish_post_now(
     use omniplug_core::{posts, tenancy::Action};
     let cx = ssr::Cx::new(&workspace_id, Action::WritePosts).await?;
     let id = crate::workspaces::ssr::parse_id(&post_id)?;
+    if let Ok(current) = posts::get(&cx.stores.db, &cx.access, id).await {
+        let accounts: Vec<_> = current.targets.iter().map(|t| t.connection_id).collect();
+        let has_media = !omniplug_core::media::attached(&current.post).is_empty();
+        cx.media_reachable(&accounts, has_media).await?;
+    }
     let saved =
         posts::publish_now(&cx.stores.db, &cx.access, id, version, chrono::Utc::now()).await;
     cx.indexed(saved).await
@@ -455,6 +468,34 @@ pub mod ssr {
                 .map_err(post_error)
         }
 
+        /// Refuses media for Instagram accounts while no public address is configured:
+        /// Instagram fetches each image itself, from a URL.
+        pub async fn media_reachable(
+            &self,
+            connection_ids: &[Uuid],
+            has_media: bool,
+        ) -> Result<(), AppError> {
+            use omniplug_core::entities::{PlatformKind, platform_connection as pc};
+            use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+            if !has_media || self.stores.media.has_public_url() {
+                return Ok(());
+            }
+            let instagram = pc::Entity::find()
+                .filter(pc::Column::WorkspaceId.eq(self.access.workspace_id()))
+                .filter(pc::Column::Id.is_in(connection_ids.to_vec()))
+                .filter(pc::Column::Platform.eq(PlatformKind::Instagram))
+                .count(&self.stores.db)
+                .await
+                .map_err(crate::error::ssr::internal)?;
+            if instagram > 0 {
+                return Err(invalid(
+                    "media.instagram",
+                    "Instagram fetches images from a public address, and this server has none: set OMNIPLUG_MEDIA_PUBLIC_URL to its public https:// address, or leave Instagram out.",
+                ));
+            }
+            Ok(())
+        }
+
         /// [`Self::shown`], after putting the post's due targets in the worker's index.
         pub async fn indexed(
             &self,
@@ -583,6 +624,16 @@ pub mod ssr {
             "" => None,
             raw => Some(local_time(raw)?),
         };
+        let mut media = Vec::with_capacity(form.media.len());
+        for m in &form.media {
+            media.push(omniplug_core::media::Attached {
+                id: Uuid::parse_str(m.id.trim()).map_err(|_| {
+                    invalid("media", "An attached file is not in the media library.")
+                })?,
+                alt: m.alt.clone(),
+                ..Default::default()
+            });
+        }
         Ok(PostInput {
             text: form.text.clone(),
             overrides,
@@ -590,6 +641,7 @@ pub mod ssr {
             plugs,
             schedule,
             time_zone: time_zone.to_owned(),
+            media,
         })
     }
 
@@ -604,7 +656,20 @@ pub mod ssr {
             at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         };
         let when = saved.post.scheduled_at.or(saved.post.published_at);
+        let media = omniplug_core::media::attached(&saved.post)
+            .into_iter()
+            .map(|m| crate::media::AttachedMedia {
+                id: m.id.to_string(),
+                alt: m.alt,
+                mime: m.mime,
+                bytes: m.bytes,
+                width: m.width,
+                height: m.height,
+                name: m.name,
+            })
+            .collect();
         PostSummary {
+            media,
             id: saved.post.id.to_string(),
             version: saved.post.version,
             status: upper(&saved.post.status),

@@ -1,11 +1,12 @@
 //! Which paths need a login, shared by the server's redirect guard and the pages.
 
 /// Path prefixes of the signed-in app; a logged-out browser is sent to `/login?next=…`.
-pub const SIGNED_IN_PREFIXES: [&str; 7] = [
+pub const SIGNED_IN_PREFIXES: [&str; 8] = [
     "/dashboard",
     "/compose",
     "/schedule",
     "/posts",
+    "/library",
     "/analytics",
     "/connections",
     "/settings",

@@ -93,6 +93,37 @@ pub struct Config {
     pub public_url: String,
     /// The networks' app credentials and addresses.
     pub networks: NetworkSettings,
+    /// Where uploaded media lives and how networks reach it.
+    pub media: MediaSettings,
+}
+
+/// Media storage: `OMNIPLUG_MEDIA_DIR` (default `<data dir>/media`), or an S3-compatible bucket
+/// when `OMNIPLUG_MEDIA_S3_BUCKET` is set; `OMNIPLUG_MEDIA_PUBLIC_URL` is this server's address
+/// as the networks see it (Instagram fetches images from `<it>/media/public/…`).
+#[derive(Debug, Clone, Default)]
+pub struct MediaSettings {
+    /// The local folder (used when no bucket is configured).
+    pub dir: PathBuf,
+    /// The bucket, when configured.
+    pub s3: Option<S3Settings>,
+    /// A public `https://` base the networks can fetch from; `None` keeps media private.
+    pub public_url: Option<String>,
+}
+
+/// An S3-compatible bucket (AWS S3, Cloudflare R2, MinIO, …), `OMNIPLUG_MEDIA_S3_*`.
+#[derive(Debug, Clone)]
+pub struct S3Settings {
+    /// `…_BUCKET`.
+    pub bucket: String,
+    /// `…_ENDPOINT`: the service's address for non-AWS services (R2, MinIO); path-style
+    /// requests are used then.
+    pub endpoint: Option<String>,
+    /// `…_REGION` (default `us-east-1`; R2 uses `auto`).
+    pub region: String,
+    /// `…_ACCESS_KEY_ID`.
+    pub access_key_id: Option<String>,
+    /// `…_SECRET_ACCESS_KEY`.
+    pub secret_access_key: Option<Secret<String>>,
 }
 
 /// A registered OAuth app on one network.
@@ -219,6 +250,19 @@ impl Config {
                 .unwrap_or_else(|| "https://bsky.social".into()),
         };
 
+        let media = MediaSettings {
+            dir: get("OMNIPLUG_MEDIA_DIR").map_or_else(|| data_dir.join("media"), PathBuf::from),
+            s3: get("OMNIPLUG_MEDIA_S3_BUCKET").map(|bucket| S3Settings {
+                bucket,
+                endpoint: get("OMNIPLUG_MEDIA_S3_ENDPOINT"),
+                region: get("OMNIPLUG_MEDIA_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                access_key_id: get("OMNIPLUG_MEDIA_S3_ACCESS_KEY_ID"),
+                secret_access_key: get("OMNIPLUG_MEDIA_S3_SECRET_ACCESS_KEY").map(Secret::new),
+            }),
+            public_url: get("OMNIPLUG_MEDIA_PUBLIC_URL")
+                .map(|u| u.trim_end_matches('/').to_owned()),
+        };
+
         Ok(Self {
             environment,
             database_url: Secret::new(database_url),
@@ -229,6 +273,7 @@ impl Config {
             log_format,
             public_url,
             networks,
+            media,
         })
     }
 

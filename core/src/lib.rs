@@ -11,6 +11,7 @@ pub mod db;
 pub mod entities;
 pub mod health;
 pub mod identity;
+pub mod media;
 pub mod post_rules;
 pub mod post_views;
 pub mod posts;

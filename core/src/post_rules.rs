@@ -7,7 +7,11 @@
 
 use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use omniplug_platforms::{Platform, text};
+use omniplug_platforms::{
+    Platform,
+    media::{self, MediaFacts},
+    text,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::entities::PlugTrigger;
@@ -62,6 +66,8 @@ pub struct PostDraft {
     pub targets: Vec<Platform>,
     /// At most one plug per targeted network.
     pub plugs: Vec<PlugDraft>,
+    /// The attached files, in order.
+    pub media: Vec<MediaFacts>,
 }
 
 impl PostDraft {
@@ -111,6 +117,18 @@ pub fn check_post(draft: &PostDraft) -> Vec<FieldError> {
                     platform.display_name()
                 ),
             ));
+        }
+    }
+    if let Some(problem) = media::check_set(&draft.media) {
+        errors.push(FieldError::new("media", problem));
+    } else {
+        for platform in &networks {
+            if let Some(problem) = media::check(*platform, &draft.media) {
+                errors.push(FieldError::new(
+                    format!("media.{}", platform.slug()),
+                    problem,
+                ));
+            }
         }
     }
     let mut plugged: Vec<Platform> = Vec::new();
@@ -301,12 +319,56 @@ mod tests {
         );
     }
 
+    /// A draft; one square JPEG is attached when it goes to Instagram (which needs an image).
     fn draft(text: &str, targets: &[Platform]) -> PostDraft {
+        let photo = MediaFacts {
+            kind: media::MediaType::Jpeg,
+            bytes: 200_000,
+            width: 1080,
+            height: 1080,
+        };
         PostDraft {
             text: text.into(),
             targets: targets.to_vec(),
+            media: if targets.contains(&Platform::Instagram) {
+                vec![photo]
+            } else {
+                Vec::new()
+            },
             ..PostDraft::default()
         }
+    }
+
+    #[test]
+    fn media_is_checked_per_selected_network() {
+        let mut post = draft(
+            "Look",
+            &[Platform::X, Platform::Bluesky, Platform::Instagram],
+        );
+        post.media = vec![MediaFacts {
+            kind: media::MediaType::Png,
+            bytes: 2_000_000,
+            width: 800,
+            height: 800,
+        }];
+        let fields: Vec<String> = check_post(&post).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["media.instagram", "media.bluesky"]);
+        post.media = vec![post.media[0]; 5];
+        assert_eq!(
+            check_post(&post),
+            [FieldError::new(
+                "media",
+                "A post carries at most 4 images; remove 1."
+            )]
+        );
+        assert_eq!(
+            check_post(&draft("Words only", &[Platform::Instagram]))
+                .into_iter()
+                .map(|e| e.field)
+                .collect::<Vec<_>>(),
+            Vec::<String>::new(),
+            "the helper attaches a photo for Instagram"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! silently lost. Publishing itself (the worker's transitions) is not built yet.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use omniplug_platforms::Platform;
+use omniplug_platforms::{Platform, media::MediaFacts};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
     DbErr, EntityTrait, QueryFilter, QueryOrder, TransactionTrait, prelude::Uuid, sea_query::Expr,
@@ -18,6 +18,7 @@ use crate::{
         PlatformKind, PlugStatus, PostStatus, TargetState, auto_plug, platform_connection as pc,
         post, post_target,
     },
+    media::{self as library, Attached},
     post_rules::{FieldError, PlugDraft, PostDraft, check_post, resolve_schedule},
     tenancy::{AccessError, Action, WorkspaceAccess},
     workspaces::role_name,
@@ -79,6 +80,8 @@ pub struct PostInput {
     pub schedule: Option<NaiveDateTime>,
     /// The person's IANA time zone.
     pub time_zone: String,
+    /// Files from the workspace's media library, in order, with this post's alt text.
+    pub media: Vec<Attached>,
 }
 
 /// A post with its targets and plugs, and a note about how its time was read (DST overlap).
@@ -111,22 +114,73 @@ const EDITABLE: [PostStatus; 4] = [
     PostStatus::Missed,
 ];
 
-/// Checks the input against the workspace's connections and the rules; returns the
-/// connections, the status to store, the instant and the note.
+/// The attached files' facts, and the list to store (with the assets' facts copied), after
+/// checking they are in the workspace's library, their alt text fits, and there are not too
+/// many of them (also for drafts).
+async fn media_facts(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    media: &[Attached],
+) -> Result<(Vec<MediaFacts>, Vec<Attached>), PostError> {
+    let invalid = |message: String| {
+        PostError::Invalid(vec![FieldError {
+            field: "media".into(),
+            message,
+        }])
+    };
+    if media.len() > 10 {
+        return Err(invalid(
+            "A post carries at most 4 images or 1 video.".into(),
+        ));
+    }
+    let ids: Vec<Uuid> = media.iter().map(|m| m.id).collect();
+    let assets = library::assets_in_order(db, access.workspace_id(), &ids)
+        .await
+        .map_err(|err| match err {
+            library::MediaError::Database(err) => PostError::Database(err),
+            _ => invalid(
+                "An attached file is no longer in the media library; remove it from the post."
+                    .into(),
+            ),
+        })?;
+    if media
+        .iter()
+        .any(|m| m.alt.chars().count() > omniplug_platforms::media::MAX_ALT_CHARS)
+    {
+        return Err(invalid(format!(
+            "Keep alt text under {} characters.",
+            omniplug_platforms::media::MAX_ALT_CHARS
+        )));
+    }
+    let facts: Vec<MediaFacts> = assets.iter().filter_map(library::facts).collect();
+    if let Some(problem) = omniplug_platforms::media::check_set(&facts) {
+        return Err(invalid(problem));
+    }
+    let stored = assets
+        .iter()
+        .zip(media)
+        .map(|(asset, m)| Attached::of(asset, &m.alt))
+        .collect();
+    Ok((facts, stored))
+}
+
+/// What saving learned: the accounts, the status to store, the instant, the note about the
+/// time, and the media list to store.
+struct Prepared {
+    connections: Vec<pc::Model>,
+    status: PostStatus,
+    scheduled_at: Option<DateTime<Utc>>,
+    note: Option<String>,
+    media: serde_json::Value,
+}
+
+/// Checks the input against the workspace's connections, its media library and the rules.
 async fn prepare(
     db: &DatabaseConnection,
     access: &WorkspaceAccess,
     input: &PostInput,
     now: DateTime<Utc>,
-) -> Result<
-    (
-        Vec<pc::Model>,
-        PostStatus,
-        Option<DateTime<Utc>>,
-        Option<String>,
-    ),
-    PostError,
-> {
+) -> Result<Prepared, PostError> {
     let mut ids = input.connection_ids.clone();
     ids.sort();
     ids.dedup();
@@ -145,8 +199,16 @@ async fn prepare(
             message: format!("Keep posts under {MAX_DRAFT_CHARS} characters."),
         }]));
     }
+    let (media, stored) = media_facts(db, access, &input.media).await?;
+    let stored = media_json(&stored);
     let Some(local) = input.schedule else {
-        return Ok((connections, PostStatus::Draft, None, None));
+        return Ok(Prepared {
+            connections,
+            status: PostStatus::Draft,
+            scheduled_at: None,
+            note: None,
+            media: stored,
+        });
     };
     let draft = PostDraft {
         text: input.text.clone(),
@@ -156,18 +218,20 @@ async fn prepare(
             .map(|c| Platform::from(c.platform))
             .collect(),
         plugs: input.plugs.clone(),
+        media,
     };
     let mut errors = check_post(&draft);
     let resolved = resolve_schedule(local, &input.time_zone, now)
         .map_err(|e| errors.push(e))
         .ok();
     match resolved {
-        Some(resolved) if errors.is_empty() => Ok((
+        Some(resolved) if errors.is_empty() => Ok(Prepared {
             connections,
-            PostStatus::Scheduled,
-            Some(resolved.at),
-            resolved.note,
-        )),
+            status: PostStatus::Scheduled,
+            scheduled_at: Some(resolved.at),
+            note: resolved.note,
+            media: stored,
+        }),
         _ => Err(PostError::Invalid(errors)),
     }
 }
@@ -265,14 +329,20 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<SavedPost, PostError> {
     access.check(Action::WritePosts)?;
-    let (connections, status, scheduled_at, note) = prepare(db, access, input, now).await?;
+    let Prepared {
+        connections,
+        status,
+        scheduled_at,
+        note,
+        media,
+    } = prepare(db, access, input, now).await?;
     let txn = db.begin().await?;
     let saved = post::ActiveModel {
         id: Set(Uuid::now_v7()),
         workspace_id: Set(access.workspace_id()),
         author_id: Set(Some(access.user_id())),
         content: Set(input.text.clone()),
-        media: Set(serde_json::json!([])),
+        media: Set(media),
         status: Set(status),
         scheduled_at: Set(scheduled_at),
         published_at: Set(None),
@@ -309,10 +379,17 @@ pub async fn update(
     if !EDITABLE.contains(&current.status) {
         return Err(PostError::Locked(status_words(current.status)));
     }
-    let (connections, status, scheduled_at, note) = prepare(db, access, input, now).await?;
+    let Prepared {
+        connections,
+        status,
+        scheduled_at,
+        note,
+        media,
+    } = prepare(db, access, input, now).await?;
     let txn = db.begin().await?;
     let changed = post::Entity::update_many()
         .col_expr(post::Column::Content, Expr::value(input.text.clone()))
+        .col_expr(post::Column::Media, Expr::value(media))
         .col_expr(post::Column::Status, Expr::value(status))
         .col_expr(post::Column::ScheduledAt, Expr::value(scheduled_at))
         .col_expr(
@@ -491,7 +568,12 @@ fn input_of(saved: &SavedPost, time_zone: &str) -> PostInput {
             .collect(),
         schedule: None,
         time_zone: time_zone.to_owned(),
+        media: library::attached(&saved.post),
     }
+}
+
+fn media_json(media: &[Attached]) -> serde_json::Value {
+    serde_json::to_value(media).unwrap_or_else(|_| serde_json::json!([]))
 }
 
 /// Publishes a draft, scheduled, missed or failed post now: it is checked like a scheduled
@@ -516,6 +598,7 @@ pub async fn publish_now(
         }]));
     }
     let input = input_of(&current, "UTC");
+    let (media, _) = media_facts(db, access, &input.media).await?;
     let errors = check_post(&PostDraft {
         text: input.text.clone(),
         overrides: input.overrides.clone(),
@@ -525,6 +608,7 @@ pub async fn publish_now(
             .map(|t| Platform::from(t.platform))
             .collect(),
         plugs: input.plugs.clone(),
+        media,
     });
     if !errors.is_empty() {
         return Err(PostError::Invalid(errors));

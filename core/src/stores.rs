@@ -7,6 +7,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 use crate::{
     config::Config,
     db,
+    media::{MediaError, MediaStore},
     queue::{QueueError, Redis},
     vault::{Vault, VaultError},
 };
@@ -23,6 +24,9 @@ pub enum StartupError {
     /// The Redis configuration was rejected.
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// The media folder or bucket could not be opened.
+    #[error(transparent)]
+    Media(#[from] MediaError),
 }
 
 /// The shared handles both binaries build at start-up. Cloning is cheap.
@@ -36,6 +40,8 @@ pub struct Stores {
     pub redis: Redis,
     /// Seals and opens platform tokens.
     pub vault: Arc<Vault>,
+    /// Uploaded images and videos.
+    pub media: MediaStore,
 }
 
 impl Stores {
@@ -46,11 +52,13 @@ impl Stores {
         let db = db::connect(&config).await?;
         db::migrate(&db).await?;
         let redis = Redis::connect(&config)?;
+        let media = MediaStore::open(&config.media)?;
         Ok(Self {
             config: Arc::new(config),
             db,
             redis,
             vault: Arc::new(vault),
+            media,
         })
     }
 }

@@ -268,4 +268,14 @@ pub enum MediaAssets {
     StorageKey,
     Sha256,
     CreatedAt,
+    PublicToken,
+}
+
+/// Media uploads counted per workspace and calendar month (the plan-limit seam).
+#[derive(DeriveIden)]
+pub enum MediaUsage {
+    Table,
+    WorkspaceId,
+    Month,
+    Uploads,
 }

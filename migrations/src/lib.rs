@@ -12,6 +12,7 @@ mod m20261122_000003_publishing;
 mod m20261122_000004_last_workspace;
 mod m20261122_000005_connect_flows;
 mod m20261122_000006_engine;
+mod m20261122_000007_media;
 
 /// Runs OmniPlug's migrations in order.
 #[derive(Debug)]
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_last_workspace::Migration),
             Box::new(m20261122_000005_connect_flows::Migration),
             Box::new(m20261122_000006_engine::Migration),
+            Box::new(m20261122_000007_media::Migration),
         ]
     }
 }

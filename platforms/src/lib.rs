@@ -7,6 +7,7 @@
 
 #[cfg(feature = "clients")]
 pub mod clients;
+pub mod media;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod text;

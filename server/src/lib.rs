@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 pub mod guard;
+pub mod media;
 pub mod observability;
 pub mod routes;
 pub mod security;
@@ -80,6 +81,7 @@ pub fn build_router(state: AppState) -> Router {
     let router = Router::new()
         .nest_service(omniplug_core::connections::SANDBOX_MOUNT, sandbox)
         .merge(routes::router())
+        .merge(media::router())
         .leptos_routes_with_context(&state, routes, context.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,

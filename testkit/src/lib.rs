@@ -8,13 +8,15 @@
 //! `scripts/test.sh` starts on 127.0.0.1:16379); each test gets its own key prefix.
 
 pub mod bluesky;
+pub mod s3;
+pub mod samples;
 
 use std::path::PathBuf;
 
 use sea_orm::{ConnectionTrait, Database};
 
 use omniplug_core::{
-    config::{Config, Environment, LogFormat, NetworkSettings, Secret},
+    config::{Config, Environment, LogFormat, MediaSettings, NetworkSettings, Secret},
     vault::Vault,
 };
 
@@ -90,6 +92,10 @@ pub fn test_config(db: &TestDatabase) -> Config {
         networks: NetworkSettings {
             bluesky_pds: "http://127.0.0.1:2583".into(),
             ..NetworkSettings::default()
+        },
+        media: MediaSettings {
+            dir: db.dir.path().join("media"),
+            ..MediaSettings::default()
         },
     }
 }

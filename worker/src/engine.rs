@@ -22,13 +22,14 @@ use omniplug_core::{
         JobKind, JobStatus, PlugStatus, PlugTrigger, PostStatus, TargetState, auto_plug,
         engagement_snapshot, job, platform_connection as pc, post, post_target, workspace,
     },
+    media,
     schedule::{self, Due},
 };
 use omniplug_platforms::{
     Platform,
     clients::{
-        Counts, Credentials, Engagement, ErrorKind, Network, NewPost, PlatformError, PostRef,
-        Published, RecentPost,
+        Counts, Credentials, Engagement, ErrorKind, Media, Network, NewPost, PlatformError,
+        PostRef, Published, RecentPost,
     },
 };
 use sea_orm::{
@@ -230,7 +231,7 @@ enum CallError {
 /// A network operation the engine makes.
 #[derive(Debug, Clone, Copy)]
 enum Op<'a> {
-    Publish(&'a str),
+    Publish(&'a NewPost),
     Reply(&'a PostRef, &'a str),
     Recent,
     Engagement(&'a [PostRef]),
@@ -251,9 +252,7 @@ impl Op<'_> {
 
     async fn run(self, client: &dyn Network, creds: &Credentials) -> Result<Answer, PlatformError> {
         Ok(match self {
-            Self::Publish(text) => {
-                Answer::Published(client.publish(creds, &NewPost::text(text)).await?)
-            }
+            Self::Publish(post) => Answer::Published(client.publish(creds, post).await?),
             Self::Reply(parent, text) => {
                 Answer::Published(client.reply(creds, parent, &NewPost::text(text)).await?)
             }
@@ -800,11 +799,16 @@ impl Engine {
             .content_override
             .clone()
             .unwrap_or_else(|| post.content.clone());
+        let started = Utc::now();
+        let media = match self.media_of(&post).await {
+            Ok(media) => media,
+            Err(err) => return self.record_publish(post, target, Err(err), started).await,
+        };
+        let new_post = NewPost { text, media };
         let permit = {
             let _queued = QueuedCall::new(&self.queued_calls);
             self.calls.acquire().await.ok()
         };
-        let started = Utc::now();
         if target.attempts == 1
             && let Some(due) = target.next_attempt_at
         {
@@ -812,11 +816,47 @@ impl Engine {
             metrics::histogram!("omniplug_publish_lateness_seconds").record(late.max(0.0));
         }
         let result = self
-            .call_with_refresh(target.connection_id, Op::Publish(&text))
+            .call_with_refresh(target.connection_id, Op::Publish(&new_post))
             .await
             .and_then(Answer::published);
         drop(permit);
         self.record_publish(post, target, result, started).await
+    }
+
+    /// The files attached to `post`, read from the media store, each with its public address
+    /// when one is configured (Instagram fetches by address).
+    async fn media_of(&self, post: &post::Model) -> Result<Vec<Media>, CallError> {
+        let attached = media::attached(post);
+        if attached.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = attached.iter().map(|a| a.id).collect();
+        let assets = media::assets_in_order(self.db(), post.workspace_id, &ids)
+            .await
+            .map_err(|err| match err {
+                media::MediaError::NotFound => CallError::Connection(
+                    "An attached file was deleted from the media library.".into(),
+                ),
+                other => CallError::Internal(other.to_string()),
+            })?;
+        let store = &self.stores.media;
+        let mut media = Vec::with_capacity(assets.len());
+        for (asset, attached) in assets.iter().zip(attached) {
+            let bytes = store.read(asset).await.map_err(|err| match err {
+                media::MediaError::NotFound => CallError::Connection(format!(
+                    "The file {} is missing from media storage.",
+                    asset.file_name
+                )),
+                other => CallError::Internal(other.to_string()),
+            })?;
+            media.push(Media {
+                bytes: bytes.to_vec(),
+                mime: asset.mime_type.clone(),
+                alt: attached.alt,
+                public_url: store.public_url(asset),
+            });
+        }
+        Ok(media)
     }
 
     async fn record_publish(

@@ -19,11 +19,14 @@ pub enum IconKind {
     Heart,
     Reply,
     Check,
+    /// A picture: the media library.
+    Media,
 }
 
 impl IconKind {
     fn paths(self) -> &'static str {
         match self {
+            IconKind::Media => "M3 5h18v14H3zM3 16l5-5 4 4 3-3 6 6M15.5 9.5h.01",
             IconKind::Logo => "M9 2v5M15 2v5M6 7h12v4a6 6 0 0 1-12 0zM12 17v5",
             IconKind::Dashboard => "M3 3h8v8H3zM13 3h8v5h-8zM13 10h8v11h-8zM3 13h8v8H3z",
             IconKind::Compose => "M4 20h4L19 9l-4-4L4 16zM14 6l4 4",

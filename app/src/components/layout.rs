@@ -11,11 +11,12 @@ use super::{
 use crate::{auth::LogOut, session::Me, workspaces::SwitchWorkspace};
 
 /// The sections in the sidebar, in order: (path, label, icon).
-pub const SECTIONS: [(&str, &str, IconKind); 7] = [
+pub const SECTIONS: [(&str, &str, IconKind); 8] = [
     ("/dashboard", "Dashboard", IconKind::Dashboard),
     ("/compose", "Compose", IconKind::Compose),
     ("/schedule", "Schedule", IconKind::Schedule),
     ("/posts", "Posts", IconKind::Posts),
+    ("/library", "Media", IconKind::Media),
     ("/analytics", "Analytics", IconKind::Analytics),
     ("/connections", "Connections", IconKind::Connections),
     ("/settings", "Settings", IconKind::Settings),

@@ -3,5 +3,6 @@
 pub mod forms;
 pub mod icons;
 pub mod layout;
+pub mod media;
 pub mod post;
 pub mod toast;

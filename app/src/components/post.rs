@@ -248,6 +248,7 @@ pub fn PostDetails(
             </p>
             {post.note.clone().map(|n| view! { <p class="banner banner--warn">{n}</p> })}
             <p class="post-details__text">{post.text.clone()}</p>
+            <crate::components::media::Gallery media=post.media.clone() />
             <h3 class="section-title">"Networks"</h3>
             <ul class="plain-list">{target_rows}</ul>
             {(!post.plugs.is_empty()).then(|| view! {

@@ -14,6 +14,7 @@ use crate::{
     components::{
         forms::go_to,
         layout::{AppShell, EmptyState},
+        media::{MediaStrip, Slot, Thumb, attached},
         post::{NetworkMark, editable},
         toast::{Toasts, Tone},
     },
@@ -169,6 +170,17 @@ fn Composer(loaded: Loaded) -> impl IntoView {
             .and_then(|p| p.local_at.clone())
             .unwrap_or_default(),
     );
+    let media = RwSignal::new(
+        post.as_ref()
+            .map(|p| {
+                p.media
+                    .iter()
+                    .zip(1..)
+                    .map(|(m, key)| Slot::ready(key, m.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default(),
+    );
     let tab = RwSignal::new(None::<String>);
     let dirty = RwSignal::new(false);
     let errors = RwSignal::new(Vec::<FieldMessage>::new());
@@ -246,13 +258,21 @@ fn Composer(loaded: Loaded) -> impl IntoView {
         } else {
             String::new()
         },
+        media: media.with_untracked(|m| attached(m)),
     };
 
     let submit = Action::new(move |kind: &Submit| {
         let kind = *kind;
         let form = build(kind);
         let ws = ws.get_value();
+        let uploading = media.with_untracked(|m| m.iter().any(|s| s.progress.is_some()));
         async move {
+            if uploading {
+                return Err(AppError::InvalidFields(vec![FieldMessage {
+                    field: "media".into(),
+                    message: "Wait for the uploads to finish, then try again.".into(),
+                }]));
+            }
             if kind == Submit::Schedule && form.schedule.is_empty() {
                 return Err(AppError::InvalidFields(vec![FieldMessage {
                     field: "scheduled_at".into(),
@@ -526,6 +546,7 @@ fn Composer(loaded: Loaded) -> impl IntoView {
                 view! {
                     <article class=format!("preview preview--{}", p.slug()) data-testid=format!("preview-{}", p.slug()) aria-label=format!("{} preview", p.display_name())>
                         <PreviewCard name=name.clone() handle=handle.clone() text=body overflow=report.overflow_at platform=p />
+                        <PreviewMedia media=media.with(|m| attached(m)) />
                         {plug.map(|u| {
                             let r = text::check(p, &u.text);
                             view! {
@@ -555,6 +576,13 @@ fn Composer(loaded: Loaded) -> impl IntoView {
         })
     };
     let schedule_error = field_error("scheduled_at".into());
+    let media_error = Signal::derive(move || {
+        errors.with(|e| {
+            e.iter()
+                .find(|f| f.field == "media" || f.field.starts_with("media."))
+                .map(|f| f.message.clone())
+        })
+    });
     let targets_error = field_error("targets".into());
 
     view! {
@@ -571,9 +599,7 @@ fn Composer(loaded: Loaded) -> impl IntoView {
                 {tabs}
                 {editor}
                 <div class="counters" aria-live="polite">{counters}</div>
-                <div class="media-strip" aria-label="Media">
-                    <p class="muted">"Images and video: not built yet — text posts only for now."</p>
-                </div>
+                <MediaStrip workspace_id=ws slots=media platforms server_error=media_error touch=Callback::new(move |()| touch()) />
                 {plug_panels}
                 <div class="field schedule-row">
                     <label class="field__label" for="schedule-at">"When"</label>
@@ -612,6 +638,19 @@ fn Composer(loaded: Loaded) -> impl IntoView {
             </aside>
         </div>
     }
+}
+
+/// The attached files under a preview, as a network's grid shows them.
+#[component]
+fn PreviewMedia(media: Vec<crate::media::AttachedMedia>) -> impl IntoView {
+    let count = media.len().min(4);
+    (!media.is_empty()).then(|| {
+        view! {
+            <div class=format!("preview__media preview__media--{count}")>
+                {media.into_iter().map(|m| view! { <Thumb id=m.id.clone() mime=m.mime.clone() alt=m.alt.clone() /> }).collect_view()}
+            </div>
+        }
+    })
 }
 
 fn trigger_words(trigger: &str, value: &str) -> String {

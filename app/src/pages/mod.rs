@@ -7,6 +7,7 @@ pub mod connections;
 pub mod dashboard;
 pub mod invite;
 pub mod landing;
+pub mod library;
 pub mod not_found;
 pub mod posts;
 pub mod schedule;

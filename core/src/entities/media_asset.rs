@@ -25,6 +25,8 @@ pub struct Model {
     pub storage_key: String,
     pub sha256: String,
     pub created_at: DateTimeUtc,
+    /// Names the asset in its public address (`/media/public/{id}/{token}`).
+    pub public_token: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

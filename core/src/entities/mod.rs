@@ -9,6 +9,7 @@ pub mod enums;
 pub mod invitation;
 pub mod job;
 pub mod media_asset;
+pub mod media_usage;
 pub mod membership;
 pub mod notification;
 pub mod oauth_state;
@@ -30,6 +31,7 @@ pub mod prelude {
     pub use super::invitation::Entity as Invitation;
     pub use super::job::Entity as Job;
     pub use super::media_asset::Entity as MediaAsset;
+    pub use super::media_usage::Entity as MediaUsage;
     pub use super::membership::Entity as Membership;
     pub use super::notification::Entity as Notification;
     pub use super::oauth_state::Entity as OauthState;

@@ -164,6 +164,7 @@ async fn scheduled_posts_store_targets_overrides_and_plugs_and_edits_are_compare
         // Happens twice in Paris: the earlier instant is taken, and said so.
         schedule: Some(at(2026, 10, 25, 2, 30)),
         time_zone: "Europe/Paris".into(),
+        media: Vec::new(),
     };
     let saved = posts::create(&db, &ada, &input, now)
         .await

@@ -74,6 +74,23 @@ async fn migrations_go_up_down_and_up_again() {
     db::migrate(&conn).await.expect("second up is harmless");
 
     // Each step down undoes only its own migration.
+    assert!(schema.has_table("media_usage").await.expect("query"));
+    assert!(
+        schema
+            .has_column("media_assets", "public_token")
+            .await
+            .expect("query")
+    );
+    Migrator::down(&conn, Some(1)).await.expect("down media");
+    assert!(!schema.has_table("media_usage").await.expect("query"));
+    assert!(
+        !schema
+            .has_column("media_assets", "public_token")
+            .await
+            .expect("query"),
+        "media_assets.public_token dropped"
+    );
+    assert!(schema.has_table("media_assets").await.expect("query"));
     for (table, column) in [
         ("auto_plugs", "lease_until"),
         ("auto_plugs", "attempts"),
@@ -408,6 +425,7 @@ async fn every_entity_round_trips_a_row() {
         storage_key: Set("media/abc.png".into()),
         sha256: Set("c".repeat(64)),
         created_at: Set(now),
+        public_token: Set("d".repeat(48)),
     }
     .insert(&conn)
     .await

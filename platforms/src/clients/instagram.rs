@@ -75,7 +75,7 @@ impl InstagramClient {
             PlatformError::new(
                 Platform::Instagram,
                 ErrorKind::Permanent,
-                "Instagram fetches images from a public URL, and this image has none.",
+                "Instagram fetches images from a public address: set OMNIPLUG_MEDIA_PUBLIC_URL to this server's public https:// address.",
             )
         })?;
         let mut form = vec![("image_url", url)];

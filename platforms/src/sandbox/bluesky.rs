@@ -36,6 +36,22 @@ pub(crate) fn routes() -> Router<Ctx> {
         .route("/xrpc/com.atproto.repo.getRecord", get(get_record))
         .route("/xrpc/com.atproto.repo.listRecords", get(list_records))
         .route("/xrpc/app.bsky.feed.getPosts", get(get_posts))
+        .route("/xrpc/com.atproto.sync.getBlob", get(get_blob))
+}
+
+/// `com.atproto.sync.getBlob?did=…&cid=…`: an uploaded blob's bytes, as a PDS serves them.
+async fn get_blob(State(ctx): State<Ctx>, RawQuery(query): RawQuery) -> Response {
+    let q = pairs(&query.unwrap_or_default());
+    let cid = q.get("cid").map_or("", String::as_str);
+    let world = ctx.world();
+    match world.uploads.get(cid) {
+        Some(blob) => (
+            [(axum::http::header::CONTENT_TYPE, blob.mime.clone())],
+            blob.bytes.clone(),
+        )
+            .into_response(),
+        None => error(StatusCode::BAD_REQUEST, "BlobNotFound", "Blob not found"),
+    }
 }
 
 /// `{"error","message"}` as every XRPC server answers.
@@ -203,6 +219,8 @@ async fn upload_blob(
             alt: None,
             size: body.len(),
             url: None,
+            bytes: body.clone(),
+            mime: mime.clone(),
         },
     );
     Json(json!({ "blob": { "$type": "blob", "ref": { "$link": link }, "mimeType": mime, "size": body.len() } })).into_response()
@@ -330,6 +348,19 @@ fn record_json(world: &super::World, post: &super::SimPost) -> Value {
             "root": { "uri": root, "cid": cid(&root) },
             "parent": { "uri": parent, "cid": cid(parent) },
         });
+    }
+    if !post.media.is_empty() {
+        let images: Vec<Value> = post
+            .media
+            .iter()
+            .map(|m| {
+                json!({
+                    "alt": m.alt.clone().unwrap_or_default(),
+                    "image": { "$type": "blob", "ref": { "$link": m.id }, "mimeType": m.mime, "size": m.size },
+                })
+            })
+            .collect();
+        value["embed"] = json!({ "$type": "app.bsky.embed.images", "images": images });
     }
     value
 }

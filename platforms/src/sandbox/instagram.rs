@@ -260,6 +260,7 @@ async fn create_container(
             alt: form.get("alt_text").cloned(),
             size: 0,
             url: Some(url.clone()),
+            ..SimMedia::default()
         }],
         (None, Some("CAROUSEL")) => {
             let mut media = Vec::new();

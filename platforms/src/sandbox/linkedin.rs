@@ -182,6 +182,7 @@ async fn initialize_upload(
             alt: None,
             size: 0,
             url: None,
+            ..SimMedia::default()
         },
     );
     Json(json!({ "value": {

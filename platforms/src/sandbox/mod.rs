@@ -168,7 +168,7 @@ pub struct SimAccount {
 }
 
 /// A simulated image.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SimMedia {
     /// The network's id for it.
     pub id: String,
@@ -178,6 +178,10 @@ pub struct SimMedia {
     pub size: usize,
     /// Where the network was told to fetch it (Instagram).
     pub url: Option<String>,
+    /// The bytes as uploaded (Bluesky-shaped blobs keep them, so tests can read them back).
+    pub bytes: axum::body::Bytes,
+    /// The declared type of an uploaded blob.
+    pub mime: String,
 }
 
 /// A post on the simulated network.

@@ -157,6 +157,7 @@ async fn upload(State(ctx): State<Ctx>, _caller: Caller, Json(body): Json<Value>
             alt: None,
             size: bytes.len(),
             url: None,
+            ..SimMedia::default()
         },
     );
     Json(json!({ "data": { "id": id, "media_key": format!("3_{id}"), "expires_after_secs": 86_400, "size": bytes.len() } }))

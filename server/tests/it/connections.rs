@@ -24,7 +24,15 @@ use serde_json::Value;
 use crate::support::{Browser, TestApp, logs};
 
 /// A server whose X, LinkedIn and Instagram apps (and default Bluesky server) are the Sandbox.
-async fn app_with(sandbox: &Sandbox) -> TestApp {
+pub(crate) async fn app_with(sandbox: &Sandbox) -> TestApp {
+    app_with_config(sandbox, |_| {}).await
+}
+
+/// [`app_with`], then `extra` changes the configuration further.
+pub(crate) async fn app_with_config(
+    sandbox: &Sandbox,
+    extra: impl FnOnce(&mut Config) + Send + 'static,
+) -> TestApp {
     let base = sandbox.url();
     TestApp::spawn_with(move |config: &mut Config| {
         for (slug, app) in [
@@ -42,11 +50,12 @@ async fn app_with(sandbox: &Sandbox) -> TestApp {
                 .insert(slug.into(), format!("{base}/{slug}"));
         }
         config.networks.bluesky_pds = format!("{base}/bluesky");
+        extra(config);
     })
     .await
 }
 
-async fn owner(app: &TestApp) -> (Browser, String) {
+pub(crate) async fn owner(app: &TestApp) -> (Browser, String) {
     let ada = app.browser();
     ada.sign_up(
         &format!("ada-{}@example.com", Uuid::new_v4().simple()),
@@ -87,7 +96,7 @@ async fn consent(browser: &Browser, ws: &str, platform: &str) -> String {
 }
 
 /// A whole OAuth connect, ending on our callback: (callback URL, its status, its page).
-async fn oauth(browser: &Browser, ws: &str, platform: &str) -> (String, u16, String) {
+pub(crate) async fn oauth(browser: &Browser, ws: &str, platform: &str) -> (String, u16, String) {
     let callback = consent(browser, ws, platform).await;
     let (status, page) = follow(browser, &callback).await;
     (callback, status, page)
@@ -99,7 +108,7 @@ async fn follow(browser: &Browser, url: &str) -> (u16, String) {
     (status, response.text().await.expect("page"))
 }
 
-fn connections_of(view: &Value) -> Vec<Value> {
+pub(crate) fn connections_of(view: &Value) -> Vec<Value> {
     view["connections"].as_array().cloned().unwrap_or_default()
 }
 

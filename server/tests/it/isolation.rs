@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use crate::support::TestApp;
 use omniplug_core::entities::{
-    audit_log, invitation, membership, platform_connection, post, workspace,
+    audit_log, invitation, media_asset, membership, platform_connection, post, workspace,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, prelude::Uuid};
 
@@ -45,6 +45,8 @@ fn classify(endpoint: &str) -> Option<Scope> {
         "retry_target" => Workspace(&["workspace_id", "target_id"]),
         "reschedule_post" => Workspace(&["workspace_id", "post_id", "version", "schedule"]),
         "list_posts" | "get_dashboard" => Workspace(&["workspace_id"]),
+        "list_media" => Workspace(&["workspace_id", "page"]),
+        "delete_media" => Workspace(&["workspace_id", "media_id"]),
         "get_calendar" => Workspace(&["workspace_id", "view", "day"]),
         "check_time" => Unscoped("reads a time in the caller's own zone; no workspace data"),
         "sign_up" | "log_in" => Unscoped("creates or opens the caller's own session"),
@@ -85,13 +87,20 @@ async fn snapshot(app: &TestApp, ws: Uuid) -> String {
         .all(db)
         .await
         .expect("db");
+    let media = media_asset::Entity::find()
+        .filter(media_asset::Column::WorkspaceId.eq(ws))
+        .all(db)
+        .await
+        .expect("db");
     let audit = audit_log::Entity::find()
         .filter(audit_log::Column::WorkspaceId.eq(ws))
         .all(db)
         .await
         .expect("db")
         .len();
-    format!("{w:?}\n{members:?}\n{invites:?}\n{connections:?}\n{posts:?}\naudit entries: {audit}")
+    format!(
+        "{w:?}\n{members:?}\n{invites:?}\n{connections:?}\n{posts:?}\n{media:?}\naudit entries: {audit}"
+    )
 }
 
 #[tokio::test]
@@ -132,8 +141,25 @@ async fn every_workspace_scoped_server_function_answers_not_found_for_another_wo
         .as_str()
         .expect("target")
         .to_owned();
+    let media_b = bea
+        .uploaded(&ws_b, "bea.png", omniplug_testkit::samples::png(8, 8))
+        .await["id"]
+        .as_str()
+        .expect("media")
+        .to_owned();
     let b_id: Uuid = ws_b.parse().expect("uuid");
     let before = snapshot(&app, b_id).await;
+
+    // The upload answers like a server function: B's workspace is not found for A.
+    let response = ada
+        .upload(
+            &ws_b,
+            "a.png",
+            "image/png",
+            omniplug_testkit::samples::png(8, 8),
+        )
+        .await;
+    assert_eq!(response.status(), 404, "uploading into another workspace");
 
     let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path.trim_start_matches("/api/").to_owned())
@@ -168,6 +194,7 @@ async fn every_workspace_scoped_server_function_answers_not_found_for_another_wo
                     "post_id",
                     "post[post_id]",
                     "target_id",
+                    "media_id",
                 ]
                 .contains(f)
             });
@@ -186,6 +213,8 @@ async fn every_workspace_scoped_server_function_answers_not_found_for_another_wo
                         "connection_id" => connection_b.as_str(),
                         "post_id" | "post[post_id]" => post_b.as_str(),
                         "target_id" => target_b.as_str(),
+                        "media_id" => media_b.as_str(),
+                        "page" => "1",
                         "post[text]" => "Taken over",
                         "version" => "0",
                         "platform" => "x",
@@ -252,12 +281,19 @@ async fn every_route_is_classified_and_pages_show_only_the_current_workspace() {
         &[("workspace_id", &ws_b), ("name", "Zanzibar Secret Project")],
     )
     .await;
+    let media_b = bea
+        .uploaded(&ws_b, "secret.png", omniplug_testkit::samples::png(8, 8))
+        .await["id"]
+        .as_str()
+        .expect("media")
+        .to_owned();
 
     let mut paths: Vec<String> = server::route_list()
         .iter()
         .map(|r| r.path().to_owned())
         .collect();
     paths.extend(server::routes::PATHS.iter().map(|p| (*p).to_owned()));
+    paths.extend(server::media::PATHS.iter().map(|p| (*p).to_owned()));
     for path in &paths {
         let concrete = match path.as_str() {
             "/" | "/login" | "/signup" | "/health" | "/metrics" => path.clone(),
@@ -269,7 +305,15 @@ async fn every_route_is_classified_and_pages_show_only_the_current_workspace() {
             | "/settings/workspace"
             | "/settings/members"
             | "/connections"
+            | "/library"
             | "/posts" => path.clone(),
+            // Another workspace's file reads as missing, its thumbnail too.
+            "/media/{id}" => format!("/media/{media_b}"),
+            "/media/{id}/thumb" => format!("/media/{media_b}/thumb"),
+            // Public addresses need the file's secret token.
+            "/media/public/{id}/{token}" => format!("/media/public/{media_b}/guessed"),
+            // Takes POSTs only (tested with another workspace's id in the test above).
+            "/api/media/upload" => path.clone(),
             "/invite/{token}" => format!("/invite/{ws_b}"),
             // Any id: a post of another workspace reads as gone.
             "/posts/{id}" => format!("/posts/{ws_b}"),
@@ -284,6 +328,10 @@ async fn every_route_is_classified_and_pages_show_only_the_current_workspace() {
         let body = response.text().await.expect("body");
         let expected: &[u16] = if concrete.starts_with("/connections/callback/") {
             &[400]
+        } else if concrete.starts_with("/media/") {
+            &[404]
+        } else if concrete == "/api/media/upload" {
+            &[405]
         } else {
             &[200, 303]
         };

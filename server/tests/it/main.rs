@@ -7,6 +7,7 @@ mod auth;
 mod connections;
 mod health;
 mod isolation;
+mod media;
 mod pages;
 mod posts;
 mod roles;

@@ -258,6 +258,46 @@ impl Browser {
         error_of(self.call(endpoint, form).await).await
     }
 
+    /// Uploads `bytes` as the file `name` (declared as `declared`) to the workspace's library.
+    pub async fn upload(
+        &self,
+        workspace_id: &str,
+        name: &str,
+        declared: &str,
+        bytes: Vec<u8>,
+    ) -> reqwest::Response {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(name.to_owned())
+            .mime_str(declared)
+            .expect("mime");
+        self.client
+            .post(format!(
+                "{}/api/media/upload?workspace_id={workspace_id}",
+                self.base
+            ))
+            .header("origin", &self.base)
+            .multipart(reqwest::multipart::Form::new().part("file", part))
+            .send()
+            .await
+            .expect("POST upload")
+    }
+
+    /// Uploads and expects 201, returning the library item.
+    pub async fn uploaded(
+        &self,
+        workspace_id: &str,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> serde_json::Value {
+        let response = self
+            .upload(workspace_id, name, "application/octet-stream", bytes)
+            .await;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.expect("json body");
+        assert_eq!(status, 201, "upload {name}: {body}");
+        body
+    }
+
     /// `GET <path>`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client

@@ -1,0 +1,264 @@
+//! Media over plain HTTP: the upload (multipart, so the browser can report progress), the
+//! files and thumbnails for members of the workspace, and the unguessable public address a
+//! network fetches from (Instagram).
+
+use axum::{
+    Json, Router,
+    body::Body,
+    extract::{DefaultBodyLimit, Multipart, Path, Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use bytes::Bytes;
+use chrono::Utc;
+use omniplug_core::{
+    Stores,
+    entities::media_asset,
+    media::{self, MediaError},
+    sessions,
+    tenancy::{self, Action, WorkspaceAccess},
+};
+use omniplug_platforms::media::MAX_VIDEO_BYTES;
+use sea_orm::prelude::Uuid;
+use serde::Deserialize;
+
+use crate::AppState;
+use app::error::{AppError, ErrorBody};
+
+/// Every path this module serves (the isolation test walks them).
+pub const PATHS: [&str; 4] = [
+    "/api/media/upload",
+    "/media/{id}",
+    "/media/{id}/thumb",
+    "/media/public/{id}/{token}",
+];
+
+/// The largest request body the upload takes: the largest video and room for the form.
+const BODY_LIMIT: usize = MAX_VIDEO_BYTES as usize + 64 * 1024;
+
+/// The routes this module serves.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            PATHS[0],
+            post(upload).layer(DefaultBodyLimit::max(BODY_LIMIT)),
+        )
+        .route(PATHS[1], get(original))
+        .route(PATHS[2], get(thumbnail))
+        .route(PATHS[3], get(public))
+}
+
+fn refuse(err: AppError) -> Response {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(ErrorBody::from(err))).into_response()
+}
+
+fn media_refusal(err: MediaError) -> Response {
+    let shown = match err {
+        MediaError::NotFound => AppError::NotFound,
+        MediaError::Forbidden { .. } => AppError::Forbidden(err.to_string()),
+        MediaError::TooLarge(m) => AppError::TooLarge(m),
+        MediaError::Unsupported(m) => AppError::Unsupported(m),
+        MediaError::InUse(m) => AppError::Conflict(m),
+        MediaError::Storage(cause) => {
+            tracing::error!(error = %cause, "media storage failed");
+            AppError::Internal
+        }
+        MediaError::Database(cause) => {
+            tracing::error!(error = %cause, "media query failed");
+            AppError::Internal
+        }
+    };
+    refuse(shown)
+}
+
+/// The signed-in person's access to `workspace_id` for `action`, from the session cookie.
+async fn access(
+    stores: &Stores,
+    headers: &HeaderMap,
+    workspace_id: &str,
+    action: Action,
+) -> Result<WorkspaceAccess, Response> {
+    let token = app::auth::ssr::token_from_headers(headers)
+        .ok_or_else(|| refuse(AppError::Unauthenticated))?;
+    let (user, _) = sessions::authenticate(&stores.db, &token, Utc::now())
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "session lookup failed");
+            refuse(AppError::Internal)
+        })?
+        .ok_or_else(|| refuse(AppError::Unauthenticated))?;
+    let id = Uuid::parse_str(workspace_id.trim()).map_err(|_| refuse(AppError::NotFound))?;
+    tenancy::authorize(&stores.db, user.id, id, action)
+        .await
+        .map_err(|err| media_refusal(err.into()))
+}
+
+/// The workspace named in the query.
+#[derive(Debug, Deserialize)]
+struct InWorkspace {
+    workspace_id: Option<String>,
+}
+
+/// `POST /api/media/upload?workspace_id=…`, multipart with one `file` field: stores the file
+/// in the workspace's library (editors and up) and answers with it as the library lists it.
+#[tracing::instrument(skip_all)]
+async fn upload(
+    State(stores): State<Stores>,
+    Query(query): Query<InWorkspace>,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Response {
+    let Some(workspace_id) = query.workspace_id else {
+        return refuse(AppError::Invalid(
+            "Say which workspace the file is for (workspace_id).".into(),
+        ));
+    };
+    let access = match access(&stores, &headers, &workspace_id, Action::WritePosts).await {
+        Ok(access) => access,
+        Err(response) => return response,
+    };
+    let (name, bytes) = loop {
+        match form.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") => {
+                let name = field.file_name().unwrap_or("upload").to_owned();
+                match field.bytes().await {
+                    Ok(bytes) => break (name, bytes),
+                    Err(err) => return multipart_refusal(&err),
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return refuse(AppError::Invalid(
+                    "Send the file in a form field named \"file\".".into(),
+                ));
+            }
+            Err(err) => return multipart_refusal(&err),
+        }
+    };
+    if bytes.is_empty() {
+        return refuse(AppError::Invalid("The file is empty.".into()));
+    }
+    match media::upload(&stores.db, &stores.media, &access, &name, bytes, Utc::now()).await {
+        Ok(asset) => (StatusCode::CREATED, Json(app::media::ssr::item(&asset))).into_response(),
+        Err(err) => media_refusal(err),
+    }
+}
+
+fn multipart_refusal(err: &axum::extract::multipart::MultipartError) -> Response {
+    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        refuse(AppError::TooLarge(format!(
+            "This file is larger than OmniPlug takes ({} at most).",
+            omniplug_platforms::media::size_label(MAX_VIDEO_BYTES)
+        )))
+    } else {
+        refuse(AppError::Invalid(format!(
+            "The upload could not be read: {}",
+            err.body_text()
+        )))
+    }
+}
+
+fn file_response(mime: &str, bytes: Bytes, cache: &'static str) -> Response {
+    let mut response = Body::from(bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; img-src 'self'; media-src 'self'"),
+    );
+    response
+}
+
+/// A member's asset, whichever of their workspaces holds it.
+async fn members_asset(
+    stores: &Stores,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<media_asset::Model, Response> {
+    let id = Uuid::parse_str(id).map_err(|_| refuse(AppError::NotFound))?;
+    let asset = media_asset_by_id(stores, id).await?;
+    let access = access(
+        stores,
+        headers,
+        &asset.workspace_id.to_string(),
+        Action::Read,
+    )
+    .await?;
+    media::get(&stores.db, &access, id)
+        .await
+        .map_err(media_refusal)
+}
+
+async fn media_asset_by_id(stores: &Stores, id: Uuid) -> Result<media_asset::Model, Response> {
+    use sea_orm::EntityTrait;
+    media_asset::Entity::find_by_id(id)
+        .one(&stores.db)
+        .await
+        .map_err(|err| media_refusal(err.into()))?
+        .ok_or_else(|| refuse(AppError::NotFound))
+}
+
+/// `GET /media/{id}`: the original file, for members of its workspace.
+async fn original(
+    State(stores): State<Stores>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let asset = match members_asset(&stores, &headers, &id).await {
+        Ok(asset) => asset,
+        Err(response) => return response,
+    };
+    match stores.media.read(&asset).await {
+        Ok(bytes) => file_response(
+            &asset.mime_type,
+            bytes,
+            "private, max-age=31536000, immutable",
+        ),
+        Err(err) => media_refusal(err),
+    }
+}
+
+/// `GET /media/{id}/thumb`: the server-made JPEG thumbnail of an image.
+async fn thumbnail(
+    State(stores): State<Stores>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let asset = match members_asset(&stores, &headers, &id).await {
+        Ok(asset) => asset,
+        Err(response) => return response,
+    };
+    match stores.media.read_thumbnail(&asset).await {
+        Ok(bytes) => file_response("image/jpeg", bytes, "private, max-age=31536000, immutable"),
+        Err(err) => media_refusal(err),
+    }
+}
+
+/// `GET /media/public/{id}/{token}`: the file for whoever holds the address (a network
+/// fetching it); a wrong token is a plain 404.
+async fn public(
+    State(stores): State<Stores>,
+    Path((id, token)): Path<(String, String)>,
+) -> Response {
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return refuse(AppError::NotFound);
+    };
+    let asset = match media::find_public(&stores.db, id, &token).await {
+        Ok(asset) => asset,
+        Err(err) => return media_refusal(err),
+    };
+    match stores.media.read(&asset).await {
+        Ok(bytes) => file_response(&asset.mime_type, bytes, "public, max-age=86400"),
+        Err(err) => media_refusal(err),
+    }
+}

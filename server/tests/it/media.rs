@@ -1,0 +1,621 @@
+//! Media through the real server: uploads recognised by content (each accepted type in,
+//! renamed programs, oversized files and path-like names handled), the library's limits and
+//! isolation, and posts with images published to the Sandbox, to a real Bluesky server and
+//! to Instagram (which fetches by public address), with the images read back from the
+//! published posts.
+
+use chrono::Utc;
+use omniplug_core::{
+    config::Config,
+    entities::{media_asset, post_target},
+};
+use omniplug_platforms::{Platform, sandbox::Sandbox};
+use omniplug_testkit::samples;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::Value;
+
+use crate::{
+    connections::{app_with, app_with_config, connections_of, oauth, owner},
+    support::{Browser, TestApp},
+};
+
+/// Saves a post with `media` (id, alt) for `connection`, then publishes it now; returns its id.
+async fn publish_with_media(
+    browser: &Browser,
+    ws: &str,
+    connection: &str,
+    text: &str,
+    media: &[(&str, &str)],
+) -> String {
+    let mut form: Vec<(String, String)> = vec![
+        ("workspace_id".into(), ws.into()),
+        ("post[text]".into(), text.into()),
+        ("post[connection_ids][0]".into(), connection.into()),
+    ];
+    for (i, (id, alt)) in media.iter().enumerate() {
+        form.push((format!("post[media][{i}][id]"), (*id).into()));
+        form.push((format!("post[media][{i}][alt]"), (*alt).into()));
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let draft = browser.ok("save_post", &form).await;
+    assert_eq!(
+        draft["media"].as_array().map(Vec::len),
+        Some(media.len()),
+        "{draft}"
+    );
+    let id = draft["id"].as_str().expect("id").to_owned();
+    browser
+        .ok(
+            "publish_post_now",
+            &[("workspace_id", ws), ("post_id", &id), ("version", "0")],
+        )
+        .await;
+    id
+}
+
+async fn published_uri(app: &TestApp, post_id: &str) -> String {
+    let id = sea_orm::prelude::Uuid::parse_str(post_id).expect("uuid");
+    let target = post_target::Entity::find()
+        .filter(post_target::Column::PostId.eq(id))
+        .one(&app.stores.db)
+        .await
+        .expect("query")
+        .expect("a target");
+    target.platform_post_id.expect("published")
+}
+
+/// Reads a published Bluesky-shaped post back from `xrpc` (a PDS or the Sandbox): each
+/// image's alt text and bytes.
+async fn images_of(xrpc: &str, uri: &str) -> Vec<(String, Vec<u8>)> {
+    let rest = uri.strip_prefix("at://").expect("at:// uri");
+    let mut parts = rest.split('/');
+    let (did, collection, rkey) = (
+        parts.next().expect("did"),
+        parts.next().expect("collection"),
+        parts.next().expect("rkey"),
+    );
+    let http = reqwest::Client::new();
+    let record: Value = http
+        .get(format!(
+            "{xrpc}/xrpc/com.atproto.repo.getRecord?repo={did}&collection={collection}&rkey={rkey}"
+        ))
+        .send()
+        .await
+        .expect("getRecord")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        record["value"]["embed"]["$type"], "app.bsky.embed.images",
+        "{record}"
+    );
+    let mut images = Vec::new();
+    for image in record["value"]["embed"]["images"]
+        .as_array()
+        .expect("images")
+    {
+        let cid = image["image"]["ref"]["$link"].as_str().expect("blob cid");
+        let bytes = http
+            .get(format!(
+                "{xrpc}/xrpc/com.atproto.sync.getBlob?did={did}&cid={cid}"
+            ))
+            .send()
+            .await
+            .expect("getBlob")
+            .bytes()
+            .await
+            .expect("bytes")
+            .to_vec();
+        images.push((image["alt"].as_str().unwrap_or_default().to_owned(), bytes));
+    }
+    images
+}
+
+#[tokio::test]
+async fn uploads_are_recognised_by_content_and_refused_with_413_or_415() {
+    let app = TestApp::spawn().await;
+    let ada = app.browser();
+    ada.sign_up("ada@example.com", "Ada").await;
+    let ws = ada.workspace_id().await;
+
+    // Each accepted type, whatever it is called.
+    let files = [
+        ("photo.jpg", samples::jpeg(640, 480), "image/jpeg", 640),
+        ("diagram", samples::png(300, 200), "image/png", 300),
+        ("loop.gif", samples::gif(120, 80), "image/gif", 120),
+        ("modern.webp", samples::webp(200, 200), "image/webp", 200),
+        (
+            "clip.mp4",
+            samples::mp4(3_200, 1280, 720),
+            "video/mp4",
+            1280,
+        ),
+    ];
+    for (name, bytes, mime, width) in &files {
+        let item = ada.uploaded(&ws, name, bytes.clone()).await;
+        assert_eq!(item["mime"], *mime, "{name}: {item}");
+        assert_eq!(item["width"], *width, "{name}: {item}");
+        assert_eq!(item["bytes"], bytes.len(), "{name}");
+        let id = item["id"].as_str().expect("id");
+        let original = ada.get(&format!("/media/{id}")).await;
+        assert_eq!(original.status(), 200);
+        assert_eq!(original.headers()["content-type"], *mime);
+        assert_eq!(original.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(original.bytes().await.expect("bytes").to_vec(), *bytes);
+        let thumb = ada.get(&format!("/media/{id}/thumb")).await;
+        if mime.starts_with("image/") {
+            assert_eq!(thumb.status(), 200, "{name}");
+            let thumb = thumb.bytes().await.expect("thumb");
+            assert_eq!(&thumb[..3], &[0xFF, 0xD8, 0xFF], "thumbnails are JPEGs");
+        } else {
+            assert_eq!(thumb.status(), 404, "videos have no thumbnail");
+        }
+    }
+    let clip = media_asset::Entity::find()
+        .filter(media_asset::Column::MimeType.eq("video/mp4"))
+        .one(&app.stores.db)
+        .await
+        .expect("query")
+        .expect("the clip");
+    assert_eq!(clip.duration_ms, Some(3_200), "read from the movie header");
+
+    // A program renamed to look like a picture.
+    let response = ada
+        .upload(&ws, "cute-cat.png", "image/png", samples::executable())
+        .await;
+    assert_eq!(response.status(), 415);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["kind"], "unsupported");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("recognised by their content")),
+        "{body}"
+    );
+    // Starts like a PNG, is not one.
+    let mut fake = samples::png(10, 10)[..16].to_vec();
+    fake.extend_from_slice(&[0u8; 512]);
+    let response = ada.upload(&ws, "broken.png", "image/png", fake).await;
+    assert_eq!(response.status(), 415);
+
+    // Bigger than any network takes.
+    let mut huge = samples::png(10, 10);
+    huge.resize(16 * 1024 * 1024, 0);
+    let response = ada.upload(&ws, "huge.png", "image/png", huge).await;
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(
+        body["message"],
+        "This PNG is 16 MB; OmniPlug takes images up to 15 MB."
+    );
+
+    // A name that looks like a path is a label, never a path.
+    let item = ada
+        .uploaded(&ws, "../../../etc/passwd.png", samples::png(20, 20))
+        .await;
+    assert_eq!(item["name"], "passwd.png");
+    let stored = media_asset::Entity::find_by_id(
+        sea_orm::prelude::Uuid::parse_str(item["id"].as_str().expect("id")).expect("uuid"),
+    )
+    .one(&app.stores.db)
+    .await
+    .expect("query")
+    .expect("row");
+    assert_eq!(stored.storage_key, format!("media/{ws}/{}", stored.id));
+    let media_dir = app.data_dir().join("media");
+    assert!(media_dir.join(&stored.storage_key).is_file());
+    assert!(!app.data_dir().join("etc").exists());
+    assert!(!media_dir.join("etc").exists());
+
+    // The library lists them and counts this month's uploads.
+    let library = ada
+        .ok("list_media", &[("workspace_id", &ws), ("page", "1")])
+        .await;
+    assert_eq!(library["total"], 6);
+    assert_eq!(library["uploads_this_month"], 6);
+    assert_eq!(library["items"][0]["name"], "passwd.png", "newest first");
+
+    // Refusals are plain 4xx answers, without a session or a workspace.
+    let stranger = app.browser();
+    let response = stranger
+        .upload(&ws, "a.png", "image/png", samples::png(5, 5))
+        .await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        ada.get(&format!("/media/{}", uuid_like())).await.status(),
+        404
+    );
+}
+
+fn uuid_like() -> String {
+    sea_orm::prelude::Uuid::new_v4().to_string()
+}
+
+#[tokio::test]
+async fn a_post_carries_four_images_at_most_and_only_its_own_workspaces_files() {
+    let app = TestApp::spawn().await;
+    let ada = app.browser();
+    ada.sign_up("ada@example.com", "Ada").await;
+    let ws = ada.workspace_id().await;
+    let card = ada.ok("connect_sandbox", &[("workspace_id", &ws)]).await;
+    let connection = card["id"].as_str().expect("id").to_owned();
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let item = ada
+            .uploaded(&ws, &format!("{n}.png"), samples::png(40 + n, 40))
+            .await;
+        ids.push(item["id"].as_str().expect("id").to_owned());
+    }
+    let mut form = vec![
+        ("workspace_id".to_owned(), ws.clone()),
+        ("post[text]".to_owned(), "Five".to_owned()),
+        ("post[connection_ids][0]".to_owned(), connection.clone()),
+    ];
+    for (i, id) in ids.iter().enumerate() {
+        form.push((format!("post[media][{i}][id]"), id.clone()));
+    }
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let response = ada.call("save_post", &fields).await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["fields"][0]["field"], "media");
+    assert_eq!(
+        body["fields"][0]["message"],
+        "A post carries at most 4 images; remove 1."
+    );
+
+    // Someone else's files can be neither attached, read nor deleted.
+    let bea = app.browser();
+    bea.sign_up("bea@example.com", "Bea").await;
+    let bea_ws = bea.workspace_id().await;
+    let (status, message) = bea
+        .err(
+            "save_post",
+            &[
+                ("workspace_id", &bea_ws),
+                ("post[text]", "Borrowed"),
+                ("post[media][0][id]", &ids[0]),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, message.contains("media library")),
+        (400, true),
+        "{message}"
+    );
+    assert_eq!(bea.get(&format!("/media/{}", ids[0])).await.status(), 404);
+    assert_eq!(
+        bea.get(&format!("/media/{}/thumb", ids[0])).await.status(),
+        404
+    );
+    let (status, _) = bea
+        .err(
+            "delete_media",
+            &[("workspace_id", &bea_ws), ("media_id", &ids[0])],
+        )
+        .await;
+    assert_eq!(status, 404);
+    let theirs = bea
+        .ok("list_media", &[("workspace_id", &bea_ws), ("page", "1")])
+        .await;
+    assert_eq!(theirs["total"], 0);
+
+    // Viewers see the library but cannot add to it or delete from it.
+    let val = app.browser();
+    val.sign_up("val@example.com", "Val").await;
+    let token = ada.invite(&ws, "val@example.com", "viewer").await;
+    val.ok("accept_invitation", &[("token", &token)]).await;
+    let seen = val
+        .ok("list_media", &[("workspace_id", &ws), ("page", "1")])
+        .await;
+    assert_eq!(seen["total"], 5);
+    let response = val
+        .upload(&ws, "v.png", "image/png", samples::png(5, 5))
+        .await;
+    assert_eq!(response.status(), 403);
+    let (status, _) = val
+        .err(
+            "delete_media",
+            &[("workspace_id", &ws), ("media_id", &ids[1])],
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    // A file on a draft stays until the draft lets go of it.
+    let draft = ada
+        .ok(
+            "save_post",
+            &[
+                ("workspace_id", &ws),
+                ("post[text]", "One picture"),
+                ("post[media][0][id]", &ids[0]),
+                ("post[media][0][alt]", "A square"),
+            ],
+        )
+        .await;
+    assert_eq!(draft["media"][0]["alt"], "A square");
+    assert_eq!(draft["media"][0]["mime"], "image/png");
+    let (status, message) = ada
+        .err(
+            "delete_media",
+            &[("workspace_id", &ws), ("media_id", &ids[0])],
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert!(message.contains("attached to 1 post"), "{message}");
+    ada.ok(
+        "delete_media",
+        &[("workspace_id", &ws), ("media_id", &ids[4])],
+    )
+    .await;
+    assert_eq!(ada.get(&format!("/media/{}", ids[4])).await.status(), 404);
+    let library = ada
+        .ok("list_media", &[("workspace_id", &ws), ("page", "1")])
+        .await;
+    assert_eq!(
+        (
+            library["total"].as_u64(),
+            library["uploads_this_month"].as_i64()
+        ),
+        (Some(4), Some(5)),
+        "deleting does not give an upload back"
+    );
+}
+
+#[tokio::test]
+async fn two_images_reach_the_sandbox_with_their_alt_text_and_read_back_identical() {
+    let app = TestApp::spawn().await;
+    let ada = app.browser();
+    ada.sign_up("ada@example.com", "Ada").await;
+    let ws = ada.workspace_id().await;
+    let card = ada.ok("connect_sandbox", &[("workspace_id", &ws)]).await;
+    let connection = card["id"].as_str().expect("id").to_owned();
+    let (first, second) = (samples::png(64, 48), samples::jpeg(80, 60));
+    let a = ada.uploaded(&ws, "a.png", first.clone()).await;
+    let b = ada.uploaded(&ws, "b.jpg", second.clone()).await;
+    let worker = app.worker().await;
+    let id = publish_with_media(
+        &ada,
+        &ws,
+        &connection,
+        "Two pictures",
+        &[
+            (a["id"].as_str().expect("id"), "The first"),
+            (b["id"].as_str().expect("id"), "The second"),
+        ],
+    )
+    .await;
+    worker.step(Utc::now()).await.expect("step");
+    let sent = ada
+        .ok("get_post", &[("workspace_id", &ws), ("post_id", &id)])
+        .await;
+    assert_eq!(sent["status"], "PUBLISHED", "{sent}");
+    let uri = published_uri(&app, &id).await;
+    let xrpc = format!(
+        "{}{}",
+        app.url(omniplug_core::connections::SANDBOX_MOUNT),
+        omniplug_platforms::sandbox::prefix(Platform::Sandbox)
+    );
+    assert_eq!(
+        images_of(&xrpc, &uri).await,
+        vec![
+            ("The first".to_owned(), first),
+            ("The second".to_owned(), second)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn two_images_reach_a_real_bluesky_server_and_read_back_identical() {
+    let Some(pds) = omniplug_testkit::bluesky::pds_url() else {
+        return;
+    };
+    let account = omniplug_testkit::bluesky::create_account(&pds).await;
+    let app = TestApp::spawn().await;
+    let ada = app.browser();
+    ada.sign_up("ada@example.com", "Ada").await;
+    let ws = ada.workspace_id().await;
+    let card = ada
+        .ok(
+            "connect_bluesky",
+            &[
+                ("workspace_id", &ws),
+                ("handle", &account.handle),
+                ("app_password", &account.app_password),
+                ("server", &pds),
+            ],
+        )
+        .await;
+    let connection = card["id"].as_str().expect("id").to_owned();
+    let (first, second) = (samples::png(120, 90), samples::webp(90, 120));
+    let a = ada.uploaded(&ws, "a.png", first.clone()).await;
+    let b = ada.uploaded(&ws, "b.webp", second.clone()).await;
+    let worker = app.worker().await;
+    let id = publish_with_media(
+        &ada,
+        &ws,
+        &connection,
+        "Two pictures on a real PDS",
+        &[
+            (a["id"].as_str().expect("id"), "Landscape"),
+            (b["id"].as_str().expect("id"), "Portrait"),
+        ],
+    )
+    .await;
+    worker.step(Utc::now()).await.expect("step");
+    let sent = ada
+        .ok("get_post", &[("workspace_id", &ws), ("post_id", &id)])
+        .await;
+    assert_eq!(sent["status"], "PUBLISHED", "{sent}");
+    let uri = published_uri(&app, &id).await;
+    assert!(uri.starts_with(&format!("at://{}/", account.did)), "{uri}");
+    assert_eq!(
+        images_of(&pds, &uri).await,
+        vec![
+            ("Landscape".to_owned(), first),
+            ("Portrait".to_owned(), second)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn instagram_gets_a_public_address_for_each_image_and_is_refused_without_one() {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let photo = samples::jpeg(600, 600);
+
+    // Without a public address, scheduling media to Instagram says what to set.
+    let private = app_with(&sandbox).await;
+    let (ada, ws) = owner(&private).await;
+    oauth(&ada, &ws, "instagram").await;
+    let ig = connections_of(&ada.ok("list_connections", &[("workspace_id", &ws)]).await)
+        .into_iter()
+        .find(|c| c["platform"] == "instagram")
+        .expect("instagram connected");
+    let connection = ig["id"].as_str().expect("id").to_owned();
+    let item = ada.uploaded(&ws, "square.jpg", photo.clone()).await;
+    let media_id = item["id"].as_str().expect("id").to_owned();
+    let response = ada
+        .call(
+            "save_post",
+            &[
+                ("workspace_id", &ws),
+                ("post[text]", "Square"),
+                ("post[connection_ids][0]", &connection),
+                ("post[media][0][id]", &media_id),
+                ("post[schedule]", "2099-01-01T10:00"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["fields"][0]["field"], "media.instagram", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("OMNIPLUG_MEDIA_PUBLIC_URL")),
+        "{body}"
+    );
+
+    // With one, Instagram is told where to fetch each image, and that address serves it.
+    let public = app_with_config(&sandbox, |config| {
+        config.media.public_url = Some("https://media.example.test".into());
+    })
+    .await;
+    let (bea, ws) = owner(&public).await;
+    oauth(&bea, &ws, "instagram").await;
+    let ig = connections_of(&bea.ok("list_connections", &[("workspace_id", &ws)]).await)
+        .into_iter()
+        .find(|c| c["platform"] == "instagram")
+        .expect("instagram connected");
+    let connection = ig["id"].as_str().expect("id").to_owned();
+    let item = bea.uploaded(&ws, "square.jpg", photo.clone()).await;
+    let media_id = item["id"].as_str().expect("id").to_owned();
+    let worker = public.worker().await;
+    let id = publish_with_media(
+        &bea,
+        &ws,
+        &connection,
+        "Square",
+        &[(&media_id, "A gradient")],
+    )
+    .await;
+    worker.step(Utc::now()).await.expect("step");
+    let sent = bea
+        .ok("get_post", &[("workspace_id", &ws), ("post_id", &id)])
+        .await;
+    assert_eq!(sent["status"], "PUBLISHED", "{sent}");
+    let posted = sandbox
+        .posts(Platform::Instagram)
+        .into_iter()
+        .find(|p| p.text == "Square")
+        .expect("on Instagram");
+    let url = posted.media[0].url.clone().expect("fetched by address");
+    assert_eq!(posted.media[0].alt.as_deref(), Some("A gradient"));
+    let path = url
+        .strip_prefix("https://media.example.test")
+        .expect("under the public base");
+    assert!(
+        path.starts_with(&format!("/media/public/{media_id}/")),
+        "{url}"
+    );
+    let anyone = reqwest::Client::new();
+    let fetched = anyone.get(public.url(path)).send().await.expect("GET");
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.bytes().await.expect("bytes").to_vec(), photo);
+    let guessed = anyone
+        .get(public.url(&format!("/media/public/{media_id}/not-the-token")))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(guessed.status(), 404);
+}
+
+#[tokio::test]
+async fn a_bucket_on_a_real_s3_compatible_server_stores_serves_publishes_and_deletes() {
+    let Some(s3) = omniplug_testkit::s3::s3_url() else {
+        return;
+    };
+    let settings = omniplug_testkit::s3::fresh_bucket(&s3).await;
+    // Our own view of the bucket, with the same (signed) access the server has.
+    let bucket = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(&settings.bucket)
+        .with_region(&settings.region)
+        .with_endpoint(&s3)
+        .with_allow_http(true)
+        .with_access_key_id("omniplug-test")
+        .with_secret_access_key("omniplug-test-secret")
+        .build()
+        .expect("bucket client");
+    let app =
+        TestApp::spawn_with(move |config: &mut Config| config.media.s3 = Some(settings)).await;
+    assert_eq!(app.stores.media.backend(), "s3");
+    let ada = app.browser();
+    ada.sign_up("ada@example.com", "Ada").await;
+    let ws = ada.workspace_id().await;
+    let card = ada.ok("connect_sandbox", &[("workspace_id", &ws)]).await;
+    let connection = card["id"].as_str().expect("id").to_owned();
+    let picture = samples::png(50, 50);
+    let item = ada
+        .uploaded(&ws, "in-the-bucket.png", picture.clone())
+        .await;
+    let id = item["id"].as_str().expect("id").to_owned();
+
+    // The object is in the bucket under ids only, and nothing was written locally.
+    use object_store::{ObjectStore, path::Path};
+    let key = Path::from(format!("media/{ws}/{id}"));
+    let object = bucket.get(&key).await.expect("the object is there");
+    assert_eq!(object.bytes().await.expect("bytes").to_vec(), picture);
+    let thumb = Path::from(format!("media/{ws}/{id}.thumb.jpg"));
+    bucket.head(&thumb).await.expect("the thumbnail is there");
+    assert!(!app.data_dir().join("media").join("media").exists());
+
+    // Served from the bucket, and published from it.
+    let served = ada.get(&format!("/media/{id}")).await;
+    assert_eq!(served.bytes().await.expect("bytes").to_vec(), picture);
+    let worker = app.worker().await;
+    let post_id =
+        publish_with_media(&ada, &ws, &connection, "From a bucket", &[(&id, "Square")]).await;
+    worker.step(Utc::now()).await.expect("step");
+    let uri = published_uri(&app, &post_id).await;
+    let xrpc = format!(
+        "{}{}",
+        app.url(omniplug_core::connections::SANDBOX_MOUNT),
+        omniplug_platforms::sandbox::prefix(Platform::Sandbox)
+    );
+    assert_eq!(
+        images_of(&xrpc, &uri).await,
+        vec![("Square".to_owned(), picture)]
+    );
+
+    // Deleting (the post is out, so the file may go) removes the objects.
+    ada.ok("delete_media", &[("workspace_id", &ws), ("media_id", &id)])
+        .await;
+    assert!(matches!(
+        bucket.head(&key).await,
+        Err(object_store::Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        bucket.head(&thumb).await,
+        Err(object_store::Error::NotFound { .. })
+    ));
+}
