@@ -147,8 +147,8 @@ pub struct Limits {
     pub max_pixels: Option<u64>,
     /// The allowed width/height ratio, when the network restricts it.
     pub aspect: Option<(f64, f64)>,
-    /// Whether OmniPlug publishes video there yet.
-    pub video: bool,
+    /// The largest video, when OmniPlug publishes video there (MP4).
+    pub video_bytes: Option<u64>,
     /// Whether a post must carry media there.
     pub needs_media: bool,
 }
@@ -172,40 +172,43 @@ pub fn limits(platform: Platform) -> Limits {
             gif_bytes: Some(15 * MB),
             max_pixels: None,
             aspect: None,
-            video: false,
+            // Same page: videos up to 512 MB (chunked upload, `tweet_video`).
+            video_bytes: Some(512 * MB),
             needs_media: false,
         },
         // Images API (learn.microsoft.com/linkedin/marketing/community-management/shares/
         // images-api): JPG, GIF and PNG, at most 36,152,320 pixels; no byte limit is documented,
-        // OmniPlug's own applies.
+        // OmniPlug's own applies. Videos API (…/shares/videos-api): MP4 up to 500 MB.
         Platform::LinkedIn => Limits {
             image_types: &[MediaType::Jpeg, MediaType::Png, MediaType::Gif],
             image_bytes: MAX_IMAGE_BYTES,
             gif_bytes: None,
             max_pixels: Some(36_152_320),
             aspect: None,
-            video: false,
+            video_bytes: Some(500 * MB),
             needs_media: false,
         },
         // Meta's content-publishing guide, image specifications: JPEG only, 8 MB at most,
-        // aspect ratio between 4:5 and 1.91:1; a feed post needs an image.
+        // aspect ratio between 4:5 and 1.91:1; a feed post needs an image or a video. Reels
+        // specifications: MP4, 300 MB at most.
         Platform::Instagram => Limits {
             image_types: &[MediaType::Jpeg],
             image_bytes: 8 * MB,
             gif_bytes: None,
             max_pixels: None,
             aspect: Some((0.8, 1.91)),
-            video: false,
+            video_bytes: Some(300 * MB),
             needs_media: true,
         },
-        // Lexicon app.bsky.embed.images: at most 4 images, each blob `maxSize: 1000000`.
+        // Lexicon app.bsky.embed.images: at most 4 images, each blob `maxSize: 1000000`;
+        // app.bsky.embed.video: one `video/mp4` blob, `maxSize: 100000000`.
         Platform::Bluesky => Limits {
             image_types: ALL_IMAGES,
             image_bytes: 1_000_000,
             gif_bytes: None,
             max_pixels: None,
             aspect: None,
-            video: false,
+            video_bytes: Some(100_000_000),
             needs_media: false,
         },
         Platform::Sandbox => Limits {
@@ -214,7 +217,7 @@ pub fn limits(platform: Platform) -> Limits {
             gif_bytes: None,
             max_pixels: None,
             aspect: None,
-            video: false,
+            video_bytes: Some(100_000_000),
             needs_media: false,
         },
     }
@@ -259,7 +262,7 @@ pub fn check(platform: Platform, items: &[MediaFacts]) -> Option<String> {
     if items.is_empty() {
         return rules
             .needs_media
-            .then(|| format!("{name} posts need an image: add one.")); // Instagram has no text-only feed posts.
+            .then(|| format!("{name} posts need an image or a video: add one.")); // Instagram has no text-only feed posts.
     }
     for (n, item) in items.iter().enumerate() {
         let which = if items.len() == 1 {
@@ -268,12 +271,21 @@ pub fn check(platform: Platform, items: &[MediaFacts]) -> Option<String> {
             format!("Item {}", n + 1)
         };
         if item.kind.is_video() {
-            if !rules.video {
-                return Some(format!(
-                    "Publishing video to {name} is not supported yet; attach images instead."
-                ));
+            match rules.video_bytes {
+                None => {
+                    return Some(format!(
+                        "Publishing video to {name} is not supported yet; attach images instead."
+                    ));
+                }
+                Some(cap) if item.bytes > cap => {
+                    return Some(format!(
+                        "{which} is {}; {name} takes videos up to {}.",
+                        size_label(item.bytes),
+                        size_label(cap)
+                    ));
+                }
+                Some(_) => continue,
             }
-            continue;
         }
         if !rules.image_types.contains(&item.kind) {
             let takes: Vec<&str> = rules.image_types.iter().map(|t| t.label()).collect();
@@ -398,7 +410,7 @@ mod tests {
         assert_eq!(check(Platform::X, &gif), None, "X takes GIFs up to 15 MB");
         assert!(check(Platform::X, &[image(MediaType::Png, 6 * MB)]).is_some());
         assert!(
-            check(Platform::Instagram, &[]).is_some_and(|m| m.contains("need an image")),
+            check(Platform::Instagram, &[]).is_some_and(|m| m.contains("need an image or a video")),
             "Instagram has no text-only posts"
         );
         assert_eq!(check(Platform::X, &[]), None);
@@ -411,7 +423,15 @@ mod tests {
         assert!(check(Platform::Instagram, &tall).is_some_and(|m| m.contains("4:5")));
         assert_eq!(check(Platform::X, &tall), None);
         let video = [image(MediaType::Mp4, 1000)];
-        assert!(check(Platform::X, &video).is_some_and(|m| m.contains("not supported yet")));
+        for p in Platform::ALL {
+            assert_eq!(check(p, &video), None, "{p:?} publishes video");
+        }
+        let long = [image(MediaType::Mp4, 150 * MB)];
+        assert_eq!(
+            check(Platform::Bluesky, &long).as_deref(),
+            Some("The file is 150 MB; Bluesky takes videos up to 95.4 MB.")
+        );
+        assert_eq!(check(Platform::X, &long), None);
     }
 
     #[test]

@@ -81,7 +81,7 @@ impl BlueskyClient {
         what: &str,
     ) -> Result<Published> {
         if !post.media.is_empty() {
-            let mut images = Vec::with_capacity(post.media.len());
+            let mut blobs = Vec::with_capacity(post.media.len());
             for media in &post.media {
                 let request = self
                     .http
@@ -92,12 +92,24 @@ impl BlueskyClient {
                     .body(media.bytes.clone());
                 let uploaded: Blob = self
                     .http
-                    .send(request, "uploading an image")
+                    .send(request, "uploading media")
                     .await?
-                    .json("uploading an image")?;
-                images.push(json!({ "alt": media.alt, "image": uploaded.blob }));
+                    .json("uploading media")?;
+                blobs.push((media, uploaded.blob));
             }
-            record["embed"] = json!({ "$type": "app.bsky.embed.images", "images": images });
+            record["embed"] = match blobs.as_slice() {
+                // Lexicon app.bsky.embed.video: one `video/mp4` blob and its alt text.
+                [(media, blob)] if media.mime.starts_with("video/") => {
+                    json!({ "$type": "app.bsky.embed.video", "video": blob, "alt": media.alt })
+                }
+                _ => {
+                    let images: Vec<Value> = blobs
+                        .iter()
+                        .map(|(media, blob)| json!({ "alt": media.alt, "image": blob }))
+                        .collect();
+                    json!({ "$type": "app.bsky.embed.images", "images": images })
+                }
+            };
         }
         let request = self
             .http

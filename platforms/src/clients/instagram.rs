@@ -70,14 +70,18 @@ impl InstagramClient {
         Ok(self.http.send(request, what).await?.json::<Id>(what)?.id)
     }
 
-    fn image_form(media: &Media) -> Result<Vec<(&str, &str)>> {
-        let url = media.public_url.as_deref().ok_or_else(|| {
+    fn public_url(media: &Media) -> Result<&str> {
+        media.public_url.as_deref().ok_or_else(|| {
             PlatformError::new(
                 Platform::Instagram,
                 ErrorKind::Permanent,
-                "Instagram fetches images from a public address: set OMNIPLUG_MEDIA_PUBLIC_URL to this server's public https:// address.",
+                "Instagram fetches media from a public address: set OMNIPLUG_MEDIA_PUBLIC_URL to this server's public https:// address.",
             )
-        })?;
+        })
+    }
+
+    fn image_form(media: &Media) -> Result<Vec<(&str, &str)>> {
+        let url = Self::public_url(media)?;
         let mut form = vec![("image_url", url)];
         if !media.alt.trim().is_empty() {
             form.push(("alt_text", media.alt.as_str()));
@@ -265,6 +269,19 @@ impl Network for InstagramClient {
                     ErrorKind::Permanent,
                     "Instagram posts need at least one image.",
                 ));
+            }
+            // Meta's content-publishing guide: single feed videos are published as reels.
+            [video] if video.mime.starts_with("video/") => {
+                let url = Self::public_url(video)?;
+                self.container(
+                    credentials,
+                    &[
+                        ("media_type", "REELS"),
+                        ("video_url", url),
+                        ("caption", post.text.as_str()),
+                    ],
+                )
+                .await?
             }
             [single] => {
                 let mut form = Self::image_form(single)?;

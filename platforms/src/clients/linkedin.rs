@@ -94,7 +94,72 @@ impl LinkedInClient {
             .into_tokens())
     }
 
+    /// Videos API (learn.microsoft.com/linkedin/marketing/community-management/shares/
+    /// videos-api): `initializeUpload` declares the size and answers with one upload URL per
+    /// part; each part is PUT and its `ETag` kept; `finalizeUpload` names them in order.
+    async fn upload_video(&self, credentials: &Credentials, media: &Media) -> Result<String> {
+        let what = "uploading a video";
+        let request = self.rest(
+            self.http
+                .client
+                .post(format!(
+                    "{}/rest/videos?action=initializeUpload",
+                    self.config.api_base
+                ))
+                .json(&json!({ "initializeUploadRequest": {
+                    "owner": credentials.account_id,
+                    "fileSizeBytes": media.bytes.len(),
+                    "uploadCaptions": false,
+                    "uploadThumbnail": false,
+                } })),
+            credentials,
+        );
+        let init: VideoInit = self.http.send(request, what).await?.json(what)?;
+        let mut parts = Vec::with_capacity(init.value.upload_instructions.len());
+        for part in &init.value.upload_instructions {
+            let bytes = usize::try_from(part.first_byte)
+                .ok()
+                .zip(usize::try_from(part.last_byte).ok())
+                .and_then(|(first, last)| media.bytes.get(first..=last))
+                .ok_or_else(|| {
+                    PlatformError::unreadable(Platform::LinkedIn, what, "a part outside the file")
+                })?;
+            let put = self
+                .http
+                .client
+                .put(&part.upload_url)
+                .bearer_auth(credentials.tokens.access.expose())
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .body(bytes.to_vec());
+            let answer = self.http.send(put, what).await?;
+            parts.push(
+                answer.header("etag").map(str::to_owned).ok_or_else(|| {
+                    PlatformError::unreadable(Platform::LinkedIn, what, "no ETag")
+                })?,
+            );
+        }
+        let request = self.rest(
+            self.http
+                .client
+                .post(format!(
+                    "{}/rest/videos?action=finalizeUpload",
+                    self.config.api_base
+                ))
+                .json(&json!({ "finalizeUploadRequest": {
+                    "video": init.value.video,
+                    "uploadToken": init.value.upload_token,
+                    "uploadedPartIds": parts,
+                } })),
+            credentials,
+        );
+        self.http.send(request, what).await?;
+        Ok(init.value.video)
+    }
+
     async fn upload(&self, credentials: &Credentials, media: &Media) -> Result<String> {
+        if media.mime.starts_with("video/") {
+            return self.upload_video(credentials, media).await;
+        }
         let what = "uploading an image";
         let request = self.rest(
             self.http
@@ -239,9 +304,13 @@ impl Network for LinkedInClient {
         });
         let mut images = Vec::with_capacity(post.media.len());
         for media in &post.media {
-            images.push(
-                json!({ "id": self.upload(credentials, media).await?, "altText": media.alt }),
-            );
+            let id = self.upload(credentials, media).await?;
+            // Videos carry no alt text in a post's `content.media`; images do.
+            images.push(if media.mime.starts_with("video/") {
+                json!({ "id": id })
+            } else {
+                json!({ "id": id, "altText": media.alt })
+            });
         }
         match images.len() {
             0 => {}
@@ -385,6 +454,28 @@ struct UserInfo {
     name: Option<String>,
     #[serde(default)]
     picture: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct VideoInit {
+    value: VideoInitValue,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VideoInitValue {
+    video: String,
+    #[serde(default)]
+    upload_token: String,
+    upload_instructions: Vec<UploadPart>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UploadPart {
+    upload_url: String,
+    first_byte: u64,
+    last_byte: u64,
 }
 
 #[derive(Debug, Deserialize)]

@@ -68,7 +68,114 @@ impl XClient {
         Ok(answer.json::<TokenAnswer>(what)?.into_tokens())
     }
 
+    /// Video goes up in chunks: initialize, append each segment, finalize, then wait while X
+    /// processes it (`/2/media/upload/initialize|{id}/append|{id}/finalize`, then
+    /// `GET /2/media/upload?media_id=…&command=STATUS`; twitter-openapi.json).
+    async fn upload_video(&self, credentials: &Credentials, media: &Media) -> Result<String> {
+        let token = credentials.tokens.access.expose();
+        let what = "uploading a video";
+        let request = self
+            .http
+            .client
+            .post(self.url("/2/media/upload/initialize"))
+            .bearer_auth(token)
+            .json(&json!({
+                "media_type": media.mime,
+                "total_bytes": media.bytes.len(),
+                "media_category": "tweet_video",
+            }));
+        let id = self
+            .http
+            .send(request, what)
+            .await?
+            .json::<Envelope<MediaData>>(what)?
+            .data
+            .id;
+        for (index, chunk) in media.bytes.chunks(VIDEO_CHUNK).enumerate() {
+            let request = self
+                .http
+                .client
+                .post(self.url(&format!("/2/media/upload/{id}/append")))
+                .bearer_auth(token)
+                .json(&json!({ "media": STANDARD.encode(chunk), "segment_index": index }));
+            self.http.send(request, what).await?;
+        }
+        let request = self
+            .http
+            .client
+            .post(self.url(&format!("/2/media/upload/{id}/finalize")))
+            .bearer_auth(token);
+        let mut state = self
+            .http
+            .send(request, what)
+            .await?
+            .json::<Envelope<MediaData>>(what)?
+            .data
+            .processing_info;
+        for _ in 0..VIDEO_STATUS_CHECKS {
+            match state.as_ref().and_then(|p| p.state.as_deref()) {
+                None | Some("succeeded") => {
+                    self.describe(credentials, &id, &media.alt).await?;
+                    return Ok(id);
+                }
+                Some("failed") => {
+                    return Err(PlatformError::new(
+                        Platform::X,
+                        ErrorKind::Permanent,
+                        "X could not process the video.",
+                    ));
+                }
+                _ => {}
+            }
+            let wait = state
+                .as_ref()
+                .and_then(|p| p.check_after_secs)
+                .map_or(self.config.poll_interval, |secs| {
+                    std::time::Duration::from_secs(secs).min(self.config.poll_interval * 10)
+                });
+            tokio::time::sleep(wait.max(self.config.poll_interval)).await;
+            let request = self
+                .http
+                .client
+                .get(self.url("/2/media/upload"))
+                .query(&[("media_id", id.as_str()), ("command", "STATUS")])
+                .bearer_auth(token);
+            state = self
+                .http
+                .send(request, "checking the video's processing")
+                .await?
+                .json::<Envelope<MediaData>>("checking the video's processing")?
+                .data
+                .processing_info;
+        }
+        Err(PlatformError::new(
+            Platform::X,
+            ErrorKind::Transient {
+                outcome_unknown: false,
+            },
+            "X is still processing the video.",
+        ))
+    }
+
+    /// Sets the alt text of an uploaded file (`POST /2/media/metadata`).
+    async fn describe(&self, credentials: &Credentials, id: &str, alt: &str) -> Result<()> {
+        if alt.trim().is_empty() {
+            return Ok(());
+        }
+        let request = self
+            .http
+            .client
+            .post(self.url("/2/media/metadata"))
+            .bearer_auth(credentials.tokens.access.expose())
+            .json(&json!({ "id": id, "metadata": { "alt_text": { "text": alt } } }));
+        self.http.send(request, "adding alt text").await?;
+        Ok(())
+    }
+
     async fn upload(&self, credentials: &Credentials, media: &Media) -> Result<String> {
+        if media.mime.starts_with("video/") {
+            return self.upload_video(credentials, media).await;
+        }
         let what = "uploading an image";
         let body = json!({
             "media": STANDARD.encode(&media.bytes),
@@ -83,16 +190,7 @@ impl XClient {
             .json(&body);
         let answer: Envelope<MediaData> = self.http.send(request, what).await?.json(what)?;
         let id = answer.data.id;
-        if !media.alt.trim().is_empty() {
-            let what = "adding alt text";
-            let request = self
-                .http
-                .client
-                .post(self.url("/2/media/metadata"))
-                .bearer_auth(credentials.tokens.access.expose())
-                .json(&json!({ "id": id, "metadata": { "alt_text": { "text": media.alt } } }));
-            self.http.send(request, what).await?;
-        }
+        self.describe(credentials, &id, &media.alt).await?;
         Ok(id)
     }
 
@@ -329,7 +427,26 @@ pub struct UserData {
 pub struct MediaData {
     /// The id to put in `media.media_ids`.
     pub id: String,
+    /// For video: where X's processing is (`ProcessingInfo`).
+    #[serde(default)]
+    pub processing_info: Option<ProcessingInfo>,
 }
+
+/// `ProcessingInfo`: `state` is `pending`, `in_progress`, `succeeded` or `failed`.
+#[derive(Debug, Deserialize)]
+pub struct ProcessingInfo {
+    /// Where processing is.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// When to ask again.
+    #[serde(default)]
+    pub check_after_secs: Option<u64>,
+}
+
+/// Bytes per `append` segment (X takes up to 5 MB per segment; 1,000 segments at most).
+const VIDEO_CHUNK: usize = 4 * 1024 * 1024;
+/// How many times to ask whether a video is processed before trying again later.
+const VIDEO_STATUS_CHECKS: usize = 30;
 
 /// `GET /2/tweets` and `GET /2/users/{id}/tweets`: `data` may be missing when nothing matched.
 #[derive(Debug, Deserialize)]

@@ -221,6 +221,7 @@ async fn upload_blob(
             url: None,
             bytes: body.clone(),
             mime: mime.clone(),
+            ..SimMedia::default()
         },
     );
     Json(json!({ "blob": { "$type": "blob", "ref": { "$link": link }, "mimeType": mime, "size": body.len() } })).into_response()
@@ -274,11 +275,14 @@ async fn create_record(
     }
     let mut world = ctx.world();
     let mut media = Vec::new();
+    let video = record.pointer("/embed/video").map(|v| json!({ "alt": record.pointer("/embed/alt").cloned().unwrap_or(Value::Null), "image": v }));
     for image in record
         .pointer("/embed/images")
         .and_then(Value::as_array)
+        .cloned()
         .into_iter()
         .flatten()
+        .chain(video)
     {
         let link = image
             .pointer("/image/ref/$link")
@@ -349,7 +353,15 @@ fn record_json(world: &super::World, post: &super::SimPost) -> Value {
             "parent": { "uri": parent, "cid": cid(parent) },
         });
     }
-    if !post.media.is_empty() {
+    if let [clip] = post.media.as_slice()
+        && clip.mime.starts_with("video/")
+    {
+        value["embed"] = json!({
+            "$type": "app.bsky.embed.video",
+            "alt": clip.alt.clone().unwrap_or_default(),
+            "video": { "$type": "blob", "ref": { "$link": clip.id }, "mimeType": clip.mime, "size": clip.size },
+        });
+    } else if !post.media.is_empty() {
         let images: Vec<Value> = post
             .media
             .iter()

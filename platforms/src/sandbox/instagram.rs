@@ -156,6 +156,8 @@ fn media_json(world: &super::World, post: &super::SimPost, fields: &str) -> Valu
             "media_type" => {
                 out["media_type"] = json!(if post.media.len() > 1 {
                     "CAROUSEL_ALBUM"
+                } else if post.media.iter().any(|m| m.mime.starts_with("video/")) {
+                    "VIDEO"
                 } else {
                     "IMAGE"
                 })
@@ -260,8 +262,26 @@ async fn create_container(
             alt: form.get("alt_text").cloned(),
             size: 0,
             url: Some(url.clone()),
+            mime: "image/jpeg".into(),
             ..SimMedia::default()
         }],
+        // Single feed videos are published as reels (`video_url`, `media_type=REELS`).
+        (None, Some("REELS")) => match form.get("video_url") {
+            Some(url) => vec![SimMedia {
+                id: format!("vid{}", world.next()),
+                size: 0,
+                url: Some(url.clone()),
+                mime: "video/mp4".into(),
+                ..SimMedia::default()
+            }],
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    100,
+                    "The parameter video_url is required",
+                );
+            }
+        },
         (None, Some("CAROUSEL")) => {
             let mut media = Vec::new();
             for child in &children {

@@ -21,6 +21,8 @@ pub(crate) fn routes() -> Router<Ctx> {
         .route("/v2/userinfo", get(userinfo))
         .route("/rest/images", post(initialize_upload))
         .route("/dms-uploads/{image}", put(receive_upload))
+        .route("/rest/videos", post(video_action))
+        .route("/dms-uploads/video/{video}/{part}", put(receive_video_part))
         .route("/rest/posts", post(create_post).get(list_posts))
         .route("/v2/socialActions/{urn}/comments", post(comment))
         .route("/rest/socialMetadata", get(social_metadata))
@@ -193,6 +195,115 @@ async fn initialize_upload(
     .into_response()
 }
 
+/// Bytes per upload part, as LinkedIn splits videos (4 MiB).
+const VIDEO_PART: usize = 4 * 1024 * 1024;
+
+/// `POST /rest/videos?action=initializeUpload|finalizeUpload`.
+async fn video_action(
+    State(ctx): State<Ctx>,
+    Caller(urn): Caller,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Err(response) = versioned(&headers) {
+        return response;
+    }
+    let query = query.unwrap_or_default();
+    if query.contains("action=initializeUpload") {
+        let request = &body["initializeUploadRequest"];
+        if request["owner"].as_str() != Some(urn.as_str()) {
+            return error(
+                StatusCode::FORBIDDEN,
+                "Not enough permissions to upload for this owner",
+            );
+        }
+        let Some(size) = request["fileSizeBytes"]
+            .as_u64()
+            .and_then(|s| usize::try_from(s).ok())
+            .filter(|s| *s > 0)
+        else {
+            return error(StatusCode::BAD_REQUEST, "fileSizeBytes is required");
+        };
+        let video = format!("urn:li:video:C5F10AQSim{}", random_hex());
+        let instructions: Vec<Value> = (0..size.div_ceil(VIDEO_PART))
+            .map(|part| {
+                let first = part * VIDEO_PART;
+                let last = (first + VIDEO_PART).min(size) - 1;
+                json!({
+                    "uploadUrl": format!("{}/linkedin/dms-uploads/video/{}/{part}", ctx.base(), encode_urn(&video)),
+                    "firstByte": first,
+                    "lastByte": last,
+                })
+            })
+            .collect();
+        ctx.world().uploads.insert(
+            video.clone(),
+            SimMedia {
+                id: video.clone(),
+                mime: "video/mp4".into(),
+                pending: true,
+                expected: size,
+                ..SimMedia::default()
+            },
+        );
+        return Json(json!({ "value": {
+            "uploadUrlsExpireAt": chrono::Utc::now().timestamp_millis() + 3_600_000,
+            "video": video,
+            "uploadInstructions": instructions,
+            "uploadToken": "",
+        }}))
+        .into_response();
+    }
+    if query.contains("action=finalizeUpload") {
+        let request = &body["finalizeUploadRequest"];
+        let video = request["video"].as_str().unwrap_or_default();
+        let parts = request["uploadedPartIds"].as_array().map_or(0, Vec::len);
+        let mut world = ctx.world();
+        let Some(media) = world.uploads.get_mut(video) else {
+            return error(StatusCode::NOT_FOUND, "Unknown video");
+        };
+        if parts != media.segments || media.size != media.expected {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "The uploaded parts do not add up to the declared size",
+            );
+        }
+        media.pending = false;
+        return StatusCode::OK.into_response();
+    }
+    error(StatusCode::BAD_REQUEST, "Unsupported action")
+}
+
+/// `PUT` of one part of a video; answers with the part's `ETag`.
+async fn receive_video_part(
+    State(ctx): State<Ctx>,
+    _caller: Caller,
+    Path((video, part)): Path<(String, usize)>,
+    body: Bytes,
+) -> Response {
+    let mut world = ctx.world();
+    let Some(media) = world.uploads.get_mut(&video) else {
+        return error(StatusCode::NOT_FOUND, "Unknown upload");
+    };
+    if part != media.segments {
+        return error(StatusCode::BAD_REQUEST, "Parts must arrive in order");
+    }
+    let mut bytes = media.bytes.to_vec();
+    bytes.extend_from_slice(&body);
+    media.bytes = bytes.into();
+    media.size = media.bytes.len();
+    media.segments += 1;
+    (
+        StatusCode::OK,
+        [(
+            axum::http::header::ETAG,
+            format!("\"part-{part}-{}\"", body.len()),
+        )],
+    )
+        .into_response()
+}
+
 async fn receive_upload(
     State(ctx): State<Ctx>,
     _caller: Caller,
@@ -261,7 +372,7 @@ async fn create_post(
     for image in images {
         let id = image["id"].as_str().unwrap_or_default();
         match world.uploads.get(id) {
-            Some(m) if m.size > 0 => {
+            Some(m) if m.size > 0 && !m.pending => {
                 let mut m = m.clone();
                 m.alt = image["altText"].as_str().map(str::to_owned);
                 media.push(m);

@@ -182,6 +182,12 @@ pub struct SimMedia {
     pub bytes: axum::body::Bytes,
     /// The declared type of an uploaded blob.
     pub mime: String,
+    /// A chunked upload (X video) still open or processing: not attachable yet.
+    pub pending: bool,
+    /// For a chunked upload: the size declared at its start, and segments received.
+    pub expected: usize,
+    /// Segments appended so far.
+    pub segments: usize,
 }
 
 /// A post on the simulated network.
@@ -680,11 +686,18 @@ fn router_for(world: Arc<Mutex<World>>, base: Arc<Mutex<String>>) -> Router {
             .with_state(ctx);
         router = router.nest(prefix(platform), routes);
     }
-    router.route(
-        "/_audience",
-        axum::routing::post(audience).with_state(world),
-    )
+    router
+        .route(
+            "/_audience",
+            axum::routing::post(audience).with_state(world),
+        )
+        // The networks take large uploads (Bluesky videos up to 100,000,000 bytes); axum's
+        // default of 2 MB per request body would refuse them.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
 }
+
+/// The largest request body the simulated networks read.
+const MAX_BODY: usize = 128 * 1024 * 1024;
 
 /// What `POST /_audience` sets.
 #[derive(Debug, serde::Deserialize)]
@@ -731,7 +744,7 @@ async fn audience(
 /// Records every request, then applies the first matching fault, if any.
 async fn record_and_inject(State(ctx): State<Ctx>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
     let path = parts.uri.path().to_owned();

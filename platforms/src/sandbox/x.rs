@@ -22,7 +22,10 @@ pub(crate) fn routes() -> Router<Ctx> {
         .route("/2/users/me", get(me))
         .route("/avatars/{file}", get(avatar))
         .route("/2/users/{id}/tweets", get(user_tweets))
-        .route("/2/media/upload", post(upload))
+        .route("/2/media/upload", post(upload).get(upload_status))
+        .route("/2/media/upload/initialize", post(upload_initialize))
+        .route("/2/media/upload/{id}/append", post(upload_append))
+        .route("/2/media/upload/{id}/finalize", post(upload_finalize))
         .route("/2/media/metadata", post(metadata))
         .route("/2/tweets", post(create).get(lookup))
 }
@@ -157,10 +160,113 @@ async fn upload(State(ctx): State<Ctx>, _caller: Caller, Json(body): Json<Value>
             alt: None,
             size: bytes.len(),
             url: None,
+            mime: body["media_type"].as_str().unwrap_or_default().to_owned(),
+            bytes: bytes.clone().into(),
             ..SimMedia::default()
         },
     );
     Json(json!({ "data": { "id": id, "media_key": format!("3_{id}"), "expires_after_secs": 86_400, "size": bytes.len() } }))
+        .into_response()
+}
+
+/// `POST /2/media/upload/initialize` (`MediaUploadConfigRequest`): opens a chunked upload.
+async fn upload_initialize(
+    State(ctx): State<Ctx>,
+    _caller: Caller,
+    Json(body): Json<Value>,
+) -> Response {
+    let mime = body["media_type"].as_str().unwrap_or_default().to_owned();
+    let Some(total) = body["total_bytes"].as_u64() else {
+        return error(StatusCode::BAD_REQUEST, "total_bytes is required.");
+    };
+    if mime.starts_with("video/") && body["media_category"] != "tweet_video" {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "media_category must be tweet_video for videos.",
+        );
+    }
+    let mut world = ctx.world();
+    let id = (1_880_000_000_000_000_000u64 + world.next()).to_string();
+    world.uploads.insert(
+        id.clone(),
+        SimMedia {
+            id: id.clone(),
+            mime,
+            pending: true,
+            expected: usize::try_from(total).unwrap_or(usize::MAX),
+            ..SimMedia::default()
+        },
+    );
+    Json(json!({ "data": { "id": id, "media_key": format!("7_{id}"), "expires_after_secs": 86_400 } }))
+        .into_response()
+}
+
+/// `POST /2/media/upload/{id}/append` (`MediaUploadAppendRequest`): segments in order.
+async fn upload_append(
+    State(ctx): State<Ctx>,
+    _caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(chunk) = body["media"].as_str().and_then(|b| STANDARD.decode(b).ok()) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "The `media` field must be base64 file data.",
+        );
+    };
+    let mut world = ctx.world();
+    let Some(media) = world.uploads.get_mut(&id) else {
+        return error(StatusCode::BAD_REQUEST, "The media id is unknown.");
+    };
+    if body["segment_index"].as_u64() != Some(media.segments as u64) {
+        return error(StatusCode::BAD_REQUEST, "Segments must arrive in order.");
+    }
+    let mut bytes = media.bytes.to_vec();
+    bytes.extend_from_slice(&chunk);
+    media.bytes = bytes.into();
+    media.size = media.bytes.len();
+    media.segments += 1;
+    Json(json!({ "data": { "expires_at": 0 } })).into_response()
+}
+
+/// `POST /2/media/upload/{id}/finalize`: the upload is complete; processing starts.
+async fn upload_finalize(
+    State(ctx): State<Ctx>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    let mut world = ctx.world();
+    let Some(media) = world.uploads.get_mut(&id) else {
+        return error(StatusCode::BAD_REQUEST, "The media id is unknown.");
+    };
+    if media.size != media.expected {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "The uploaded size does not match total_bytes.",
+        );
+    }
+    Json(
+        json!({ "data": { "id": id, "media_key": format!("7_{id}"), "size": media.size,
+        "processing_info": { "state": "pending", "check_after_secs": 1 } } }),
+    )
+    .into_response()
+}
+
+/// `GET /2/media/upload?media_id=…&command=STATUS`: the Sandbox finishes processing at the
+/// first look.
+async fn upload_status(
+    State(ctx): State<Ctx>,
+    _caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let q = super::pairs(&query.unwrap_or_default());
+    let id = q.get("media_id").cloned().unwrap_or_default();
+    let mut world = ctx.world();
+    let Some(media) = world.uploads.get_mut(&id) else {
+        return error(StatusCode::BAD_REQUEST, "The media id is unknown.");
+    };
+    media.pending = false;
+    Json(json!({ "data": { "id": id, "processing_info": { "state": "succeeded", "progress_percent": 100 } } }))
         .into_response()
 }
 
@@ -229,8 +335,8 @@ async fn create(
     let mut media = Vec::new();
     for id in &media_ids {
         match world.uploads.get(id) {
-            Some(m) => media.push(m.clone()),
-            None => return error(StatusCode::BAD_REQUEST, "Your media IDs are invalid."),
+            Some(m) if !m.pending => media.push(m.clone()),
+            _ => return error(StatusCode::BAD_REQUEST, "Your media IDs are invalid."),
         }
     }
     let id = (1_860_000_000_000_000_000u64 + world.next()).to_string();

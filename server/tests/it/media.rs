@@ -619,3 +619,225 @@ async fn a_bucket_on_a_real_s3_compatible_server_stores_serves_publishes_and_del
         Err(object_store::Error::NotFound { .. })
     ));
 }
+
+/// An MP4 of about `size` bytes: the header skeleton, then a `free` box of padding.
+fn clip_of(size: usize) -> Vec<u8> {
+    let mut clip = samples::mp4(4_000, 640, 360);
+    let padding = size.saturating_sub(clip.len() + 8);
+    clip.extend_from_slice(&u32::try_from(padding + 8).expect("small").to_be_bytes());
+    clip.extend_from_slice(b"free");
+    clip.resize(clip.len() + padding, 0);
+    clip
+}
+
+/// A Bluesky-shaped post's video: its alt text and bytes.
+async fn video_of(xrpc: &str, uri: &str) -> (String, Vec<u8>) {
+    let rest = uri.strip_prefix("at://").expect("at:// uri");
+    let parts: Vec<&str> = rest.split('/').collect();
+    let http = reqwest::Client::new();
+    let record: Value = http
+        .get(format!(
+            "{xrpc}/xrpc/com.atproto.repo.getRecord?repo={}&collection={}&rkey={}",
+            parts[0], parts[1], parts[2]
+        ))
+        .send()
+        .await
+        .expect("getRecord")
+        .json()
+        .await
+        .expect("json");
+    let embed = &record["value"]["embed"];
+    assert_eq!(embed["$type"], "app.bsky.embed.video", "{record}");
+    assert_eq!(embed["video"]["mimeType"], "video/mp4", "{record}");
+    let cid = embed["video"]["ref"]["$link"].as_str().expect("blob cid");
+    let bytes = http
+        .get(format!(
+            "{xrpc}/xrpc/com.atproto.sync.getBlob?did={}&cid={cid}",
+            parts[0]
+        ))
+        .send()
+        .await
+        .expect("getBlob")
+        .bytes()
+        .await
+        .expect("bytes")
+        .to_vec();
+    (embed["alt"].as_str().unwrap_or_default().to_owned(), bytes)
+}
+
+#[tokio::test]
+async fn one_video_reaches_every_network_the_way_each_takes_it() {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let app = app_with_config(&sandbox, |config| {
+        config.media.public_url = Some("https://media.example.test".into());
+    })
+    .await;
+    let (ada, ws) = owner(&app).await;
+    for network in ["x", "linkedin", "instagram"] {
+        oauth(&ada, &ws, network).await;
+    }
+    let bsky = sandbox.add_account(Platform::Bluesky, "ada.test");
+    ada.ok(
+        "connect_bluesky",
+        &[
+            ("workspace_id", &ws),
+            ("handle", "ada.test"),
+            ("app_password", &bsky.password),
+            ("server", ""),
+        ],
+    )
+    .await;
+    ada.ok("connect_sandbox", &[("workspace_id", &ws)]).await;
+    let accounts: Vec<String> =
+        connections_of(&ada.ok("list_connections", &[("workspace_id", &ws)]).await)
+            .iter()
+            .map(|c| c["id"].as_str().expect("id").to_owned())
+            .collect();
+    assert_eq!(accounts.len(), 5);
+
+    // Big enough for X's and LinkedIn's uploads to come in several parts (4 MiB each).
+    let clip = clip_of(9 * 1024 * 1024);
+    let item = ada.uploaded(&ws, "launch.mp4", clip.clone()).await;
+    assert_eq!(item["duration_ms"], 4_000);
+    let media_id = item["id"].as_str().expect("id").to_owned();
+    let mut form: Vec<(String, String)> = vec![
+        ("workspace_id".into(), ws.clone()),
+        ("post[text]".into(), "Launch video".into()),
+        ("post[media][0][id]".into(), media_id.clone()),
+        (
+            "post[media][0][alt]".into(),
+            "Thirty seconds of launch".into(),
+        ),
+    ];
+    for (i, id) in accounts.iter().enumerate() {
+        form.push((format!("post[connection_ids][{i}]"), id.clone()));
+    }
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let draft = ada.ok("save_post", &fields).await;
+    let id = draft["id"].as_str().expect("id").to_owned();
+    ada.ok(
+        "publish_post_now",
+        &[("workspace_id", &ws), ("post_id", &id), ("version", "0")],
+    )
+    .await;
+    let worker = app.worker().await;
+    for _ in 0..5 {
+        worker.step(Utc::now()).await.expect("step");
+        let sent = ada
+            .ok("get_post", &[("workspace_id", &ws), ("post_id", &id)])
+            .await;
+        if sent["status"] == "PUBLISHED" {
+            break;
+        }
+    }
+    let sent = ada
+        .ok("get_post", &[("workspace_id", &ws), ("post_id", &id)])
+        .await;
+    assert_eq!(sent["status"], "PUBLISHED", "{sent}");
+
+    // X and LinkedIn received it in parts and reassembled it exactly.
+    for platform in [Platform::X, Platform::LinkedIn, Platform::Bluesky] {
+        let posted = sandbox
+            .posts(platform)
+            .into_iter()
+            .find(|p| p.text == "Launch video")
+            .unwrap_or_else(|| panic!("on {platform:?}"));
+        assert_eq!(posted.media.len(), 1, "{platform:?}");
+        assert_eq!(posted.media[0].mime, "video/mp4", "{platform:?}");
+        assert!(
+            posted.media[0].bytes == clip,
+            "{platform:?} got other bytes"
+        );
+    }
+    let chunks = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/append") || r.path.contains("/dms-uploads/video/"))
+        .count();
+    assert_eq!(chunks, 6, "three 4 MiB parts each on X and LinkedIn");
+    // Instagram fetched it from the public address, as a reel.
+    let reel = sandbox
+        .posts(Platform::Instagram)
+        .into_iter()
+        .find(|p| p.text == "Launch video")
+        .expect("on Instagram");
+    let url = reel.media[0].url.clone().expect("by address");
+    let path = url
+        .strip_prefix("https://media.example.test")
+        .expect("public base");
+    let fetched = reqwest::get(app.url(path)).await.expect("GET");
+    assert_eq!(fetched.bytes().await.expect("bytes").to_vec(), clip);
+    // The in-app Sandbox network (Bluesky's shapes) embeds it as a video with its alt text.
+    let sandbox_target = sent["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .find(|t| t["platform"] == "sandbox")
+        .expect("sandbox target")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let uri = post_target::Entity::find_by_id(
+        sea_orm::prelude::Uuid::parse_str(&sandbox_target).expect("uuid"),
+    )
+    .one(&app.stores.db)
+    .await
+    .expect("query")
+    .expect("row")
+    .platform_post_id
+    .expect("published");
+    let xrpc = format!(
+        "{}{}",
+        app.url(omniplug_core::connections::SANDBOX_MOUNT),
+        omniplug_platforms::sandbox::prefix(Platform::Sandbox)
+    );
+    assert_eq!(
+        video_of(&xrpc, &uri).await,
+        ("Thirty seconds of launch".to_owned(), clip)
+    );
+}
+
+#[tokio::test]
+async fn a_video_reaches_a_real_bluesky_server_as_a_video_embed() {
+    let Some(pds) = omniplug_testkit::bluesky::pds_url() else {
+        return;
+    };
+    let account = omniplug_testkit::bluesky::create_account(&pds).await;
+    let app = TestApp::spawn().await;
+    let ada = app.browser();
+    ada.sign_up("ada@example.com", "Ada").await;
+    let ws = ada.workspace_id().await;
+    let card = ada
+        .ok(
+            "connect_bluesky",
+            &[
+                ("workspace_id", &ws),
+                ("handle", &account.handle),
+                ("app_password", &account.app_password),
+                ("server", &pds),
+            ],
+        )
+        .await;
+    let connection = card["id"].as_str().expect("id").to_owned();
+    let clip = clip_of(300 * 1024);
+    let item = ada.uploaded(&ws, "clip.mp4", clip.clone()).await;
+    let worker = app.worker().await;
+    let id = publish_with_media(
+        &ada,
+        &ws,
+        &connection,
+        "A clip on a real PDS",
+        &[(item["id"].as_str().expect("id"), "A short clip")],
+    )
+    .await;
+    worker.step(Utc::now()).await.expect("step");
+    let sent = ada
+        .ok("get_post", &[("workspace_id", &ws), ("post_id", &id)])
+        .await;
+    assert_eq!(sent["status"], "PUBLISHED", "{sent}");
+    let uri = published_uri(&app, &id).await;
+    assert_eq!(
+        video_of(&pds, &uri).await,
+        ("A short clip".to_owned(), clip)
+    );
+}
