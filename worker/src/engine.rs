@@ -799,16 +799,17 @@ impl Engine {
             .content_override
             .clone()
             .unwrap_or_else(|| post.content.clone());
-        let started = Utc::now();
         let media = match self.media_of(&post).await {
             Ok(media) => media,
-            Err(err) => return self.record_publish(post, target, Err(err), started).await,
+            Err(err) => return self.record_publish(post, target, Err(err), Utc::now()).await,
         };
         let new_post = NewPost { text, media };
         let permit = {
             let _queued = QueuedCall::new(&self.queued_calls);
             self.calls.acquire().await.ok()
         };
+        // The call starts now, once it has a slot: lateness counts the wait for one.
+        let started = Utc::now();
         if target.attempts == 1
             && let Some(due) = target.next_attempt_at
         {
