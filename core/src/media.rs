@@ -255,6 +255,7 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspected, MediaError> {
         MediaType::Jpeg => image::ImageFormat::Jpeg,
         MediaType::Png => image::ImageFormat::Png,
         MediaType::Gif => image::ImageFormat::Gif,
+        // Videos returned above.
         MediaType::Webp | MediaType::Mp4 => image::ImageFormat::WebP,
     };
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
@@ -427,7 +428,7 @@ pub async fn upload(
             .put(&thumb_key(&storage_key), Bytes::from(thumb))
             .await?;
     }
-    let asset = media_asset::ActiveModel {
+    let row = media_asset::ActiveModel {
         id: Set(id),
         workspace_id: Set(access.workspace_id()),
         uploaded_by: Set(Some(access.user_id())),
@@ -443,13 +444,22 @@ pub async fn upload(
         height: Set(inspected.height.and_then(|h| i32::try_from(h).ok())),
         duration_ms: Set(inspected.duration_ms),
         alt_text: Set(None),
-        storage_key: Set(storage_key),
+        storage_key: Set(storage_key.clone()),
         sha256: Set(sha256),
         created_at: Set(now),
         public_token: Set(random_token()),
     }
     .insert(db)
-    .await?;
+    .await;
+    let asset = match row {
+        Ok(asset) => asset,
+        Err(err) => {
+            // Leave no file behind that no row names.
+            let _ = store.remove(&Path::from(storage_key.as_str())).await;
+            let _ = store.remove(&thumb_key(&storage_key)).await;
+            return Err(err.into());
+        }
+    };
     count_upload(db, access.workspace_id(), now).await?;
     Ok(asset)
 }

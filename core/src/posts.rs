@@ -329,22 +329,16 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<SavedPost, PostError> {
     access.check(Action::WritePosts)?;
-    let Prepared {
-        connections,
-        status,
-        scheduled_at,
-        note,
-        media,
-    } = prepare(db, access, input, now).await?;
+    let ready = prepare(db, access, input, now).await?;
     let txn = db.begin().await?;
     let saved = post::ActiveModel {
         id: Set(Uuid::now_v7()),
         workspace_id: Set(access.workspace_id()),
         author_id: Set(Some(access.user_id())),
         content: Set(input.text.clone()),
-        media: Set(media),
-        status: Set(status),
-        scheduled_at: Set(scheduled_at),
+        media: Set(ready.media),
+        status: Set(ready.status),
+        scheduled_at: Set(ready.scheduled_at),
         published_at: Set(None),
         fail_reason: Set(None),
         version: Set(0),
@@ -353,13 +347,13 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    let (targets, plugs) = write_children(&txn, &saved, input, &connections, now).await?;
+    let (targets, plugs) = write_children(&txn, &saved, input, &ready.connections, now).await?;
     txn.commit().await?;
     Ok(SavedPost {
         post: saved,
         targets,
         plugs,
-        note,
+        note: ready.note,
     })
 }
 
@@ -379,19 +373,13 @@ pub async fn update(
     if !EDITABLE.contains(&current.status) {
         return Err(PostError::Locked(status_words(current.status)));
     }
-    let Prepared {
-        connections,
-        status,
-        scheduled_at,
-        note,
-        media,
-    } = prepare(db, access, input, now).await?;
+    let ready = prepare(db, access, input, now).await?;
     let txn = db.begin().await?;
     let changed = post::Entity::update_many()
         .col_expr(post::Column::Content, Expr::value(input.text.clone()))
-        .col_expr(post::Column::Media, Expr::value(media))
-        .col_expr(post::Column::Status, Expr::value(status))
-        .col_expr(post::Column::ScheduledAt, Expr::value(scheduled_at))
+        .col_expr(post::Column::Media, Expr::value(ready.media))
+        .col_expr(post::Column::Status, Expr::value(ready.status))
+        .col_expr(post::Column::ScheduledAt, Expr::value(ready.scheduled_at))
         .col_expr(
             post::Column::FailReason,
             Expr::value(Option::<String>::None),
@@ -412,13 +400,13 @@ pub async fn update(
         .one(&txn)
         .await?
         .ok_or(PostError::NotFound)?;
-    let (targets, plugs) = write_children(&txn, &saved, input, &connections, now).await?;
+    let (targets, plugs) = write_children(&txn, &saved, input, &ready.connections, now).await?;
     txn.commit().await?;
     Ok(SavedPost {
         post: saved,
         targets,
         plugs,
-        note,
+        note: ready.note,
     })
 }
 

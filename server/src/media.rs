@@ -55,22 +55,7 @@ fn refuse(err: AppError) -> Response {
 }
 
 fn media_refusal(err: MediaError) -> Response {
-    let shown = match err {
-        MediaError::NotFound => AppError::NotFound,
-        MediaError::Forbidden { .. } => AppError::Forbidden(err.to_string()),
-        MediaError::TooLarge(m) => AppError::TooLarge(m),
-        MediaError::Unsupported(m) => AppError::Unsupported(m),
-        MediaError::InUse(m) => AppError::Conflict(m),
-        MediaError::Storage(cause) => {
-            tracing::error!(error = %cause, "media storage failed");
-            AppError::Internal
-        }
-        MediaError::Database(cause) => {
-            tracing::error!(error = %cause, "media query failed");
-            AppError::Internal
-        }
-    };
-    refuse(shown)
+    refuse(app::error::ssr::media_error(err))
 }
 
 /// The signed-in person's access to `workspace_id` for `action`, from the session cookie.
@@ -214,18 +199,7 @@ async fn original(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let asset = match members_asset(&stores, &headers, &id).await {
-        Ok(asset) => asset,
-        Err(response) => return response,
-    };
-    match stores.media.read(&asset).await {
-        Ok(bytes) => file_response(
-            &asset.mime_type,
-            bytes,
-            "private, max-age=31536000, immutable",
-        ),
-        Err(err) => media_refusal(err),
-    }
+    members_file(&stores, &headers, &id, false).await
 }
 
 /// `GET /media/{id}/thumb`: the server-made JPEG thumbnail of an image.
@@ -234,12 +208,21 @@ async fn thumbnail(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let asset = match members_asset(&stores, &headers, &id).await {
+    members_file(&stores, &headers, &id, true).await
+}
+
+async fn members_file(stores: &Stores, headers: &HeaderMap, id: &str, thumb: bool) -> Response {
+    let asset = match members_asset(stores, headers, id).await {
         Ok(asset) => asset,
         Err(response) => return response,
     };
-    match stores.media.read_thumbnail(&asset).await {
-        Ok(bytes) => file_response("image/jpeg", bytes, "private, max-age=31536000, immutable"),
+    let (read, mime) = if thumb {
+        (stores.media.read_thumbnail(&asset).await, "image/jpeg")
+    } else {
+        (stores.media.read(&asset).await, asset.mime_type.as_str())
+    };
+    match read {
+        Ok(bytes) => file_response(mime, bytes, "private, max-age=31536000, immutable"),
         Err(err) => media_refusal(err),
     }
 }

@@ -801,7 +801,11 @@ impl Engine {
             .unwrap_or_else(|| post.content.clone());
         let media = match self.media_of(&post).await {
             Ok(media) => media,
-            Err(err) => return self.record_publish(post, target, Err(err), Utc::now()).await,
+            Err(err) => {
+                return self
+                    .record_publish(post, target, Err(err), Utc::now())
+                    .await;
+            }
         };
         let new_post = NewPost { text, media };
         let permit = {

@@ -53,6 +53,43 @@ async fn publish_with_media(
     id
 }
 
+/// Steps the worker until the post has gone out (a few rounds at most); returns it.
+async fn sent(worker: &omniplug_worker::Worker, browser: &Browser, ws: &str, id: &str) -> Value {
+    let mut post = Value::Null;
+    for _ in 0..5 {
+        worker.step(Utc::now()).await.expect("step");
+        post = browser
+            .ok("get_post", &[("workspace_id", ws), ("post_id", id)])
+            .await;
+        if post["status"] != "PUBLISHING" && post["status"] != "SCHEDULED" {
+            break;
+        }
+    }
+    assert_eq!(post["status"], "PUBLISHED", "{post}");
+    post
+}
+
+/// Connects `account` on the real local PDS; returns the connection's id.
+async fn connect_local_bluesky(
+    browser: &Browser,
+    ws: &str,
+    account: &omniplug_testkit::bluesky::LocalAccount,
+    pds: &str,
+) -> String {
+    let card = browser
+        .ok(
+            "connect_bluesky",
+            &[
+                ("workspace_id", ws),
+                ("handle", &account.handle),
+                ("app_password", &account.app_password),
+                ("server", pds),
+            ],
+        )
+        .await;
+    card["id"].as_str().expect("id").to_owned()
+}
+
 async fn published_uri(app: &TestApp, post_id: &str) -> String {
     let id = sea_orm::prelude::Uuid::parse_str(post_id).expect("uuid");
     let target = post_target::Entity::find()
@@ -385,11 +422,7 @@ async fn two_images_reach_the_sandbox_with_their_alt_text_and_read_back_identica
         ],
     )
     .await;
-    worker.step(Utc::now()).await.expect("step");
-    let sent = ada
-        .ok("get_post", &[("workspace_id", &ws), ("post_id", &id)])
-        .await;
-    assert_eq!(sent["status"], "PUBLISHED", "{sent}");
+    sent(&worker, &ada, &ws, &id).await;
     let uri = published_uri(&app, &id).await;
     let xrpc = format!(
         "{}{}",
@@ -415,18 +448,7 @@ async fn two_images_reach_a_real_bluesky_server_and_read_back_identical() {
     let ada = app.browser();
     ada.sign_up("ada@example.com", "Ada").await;
     let ws = ada.workspace_id().await;
-    let card = ada
-        .ok(
-            "connect_bluesky",
-            &[
-                ("workspace_id", &ws),
-                ("handle", &account.handle),
-                ("app_password", &account.app_password),
-                ("server", &pds),
-            ],
-        )
-        .await;
-    let connection = card["id"].as_str().expect("id").to_owned();
+    let connection = connect_local_bluesky(&ada, &ws, &account, &pds).await;
     let (first, second) = (samples::png(120, 90), samples::webp(90, 120));
     let a = ada.uploaded(&ws, "a.png", first.clone()).await;
     let b = ada.uploaded(&ws, "b.webp", second.clone()).await;
@@ -442,11 +464,7 @@ async fn two_images_reach_a_real_bluesky_server_and_read_back_identical() {
         ],
     )
     .await;
-    worker.step(Utc::now()).await.expect("step");
-    let sent = ada
-        .ok("get_post", &[("workspace_id", &ws), ("post_id", &id)])
-        .await;
-    assert_eq!(sent["status"], "PUBLISHED", "{sent}");
+    sent(&worker, &ada, &ws, &id).await;
     let uri = published_uri(&app, &id).await;
     assert!(uri.starts_with(&format!("at://{}/", account.did)), "{uri}");
     assert_eq!(
@@ -519,11 +537,7 @@ async fn instagram_gets_a_public_address_for_each_image_and_is_refused_without_o
         &[(&media_id, "A gradient")],
     )
     .await;
-    worker.step(Utc::now()).await.expect("step");
-    let sent = bea
-        .ok("get_post", &[("workspace_id", &ws), ("post_id", &id)])
-        .await;
-    assert_eq!(sent["status"], "PUBLISHED", "{sent}");
+    sent(&worker, &bea, &ws, &id).await;
     let posted = sandbox
         .posts(Platform::Instagram)
         .into_iter()
@@ -721,19 +735,7 @@ async fn one_video_reaches_every_network_the_way_each_takes_it() {
     )
     .await;
     let worker = app.worker().await;
-    for _ in 0..5 {
-        worker.step(Utc::now()).await.expect("step");
-        let sent = ada
-            .ok("get_post", &[("workspace_id", &ws), ("post_id", &id)])
-            .await;
-        if sent["status"] == "PUBLISHED" {
-            break;
-        }
-    }
-    let sent = ada
-        .ok("get_post", &[("workspace_id", &ws), ("post_id", &id)])
-        .await;
-    assert_eq!(sent["status"], "PUBLISHED", "{sent}");
+    let sent = sent(&worker, &ada, &ws, &id).await;
 
     // X and LinkedIn received it in parts and reassembled it exactly.
     for platform in [Platform::X, Platform::LinkedIn, Platform::Bluesky] {
@@ -807,18 +809,7 @@ async fn a_video_reaches_a_real_bluesky_server_as_a_video_embed() {
     let ada = app.browser();
     ada.sign_up("ada@example.com", "Ada").await;
     let ws = ada.workspace_id().await;
-    let card = ada
-        .ok(
-            "connect_bluesky",
-            &[
-                ("workspace_id", &ws),
-                ("handle", &account.handle),
-                ("app_password", &account.app_password),
-                ("server", &pds),
-            ],
-        )
-        .await;
-    let connection = card["id"].as_str().expect("id").to_owned();
+    let connection = connect_local_bluesky(&ada, &ws, &account, &pds).await;
     let clip = clip_of(300 * 1024);
     let item = ada.uploaded(&ws, "clip.mp4", clip.clone()).await;
     let worker = app.worker().await;
@@ -830,11 +821,7 @@ async fn a_video_reaches_a_real_bluesky_server_as_a_video_embed() {
         &[(item["id"].as_str().expect("id"), "A short clip")],
     )
     .await;
-    worker.step(Utc::now()).await.expect("step");
-    let sent = ada
-        .ok("get_post", &[("workspace_id", &ws), ("post_id", &id)])
-        .await;
-    assert_eq!(sent["status"], "PUBLISHED", "{sent}");
+    sent(&worker, &ada, &ws, &id).await;
     let uri = published_uri(&app, &id).await;
     assert_eq!(
         video_of(&pds, &uri).await,
