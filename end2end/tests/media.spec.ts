@@ -98,5 +98,14 @@ test("drop an image into the composer, describe it, schedule, publish now, and s
   // Both uploads stay in the library for reuse, even the one removed from the post.
   await expect(page.getByTestId("library-item")).toHaveCount(2);
   await expect(page.getByTestId("uploads-this-month")).toContainText("2 uploaded this month");
+
+  // …and the composer takes one from there without uploading again.
+  await page.goto("/compose");
+  await hydrated(page);
+  await page.getByRole("button", { name: "From library" }).click();
+  await page.getByRole("dialog", { name: "Choose from the media library" }).getByRole("button", { name: "Attach cover.png" }).click();
+  await expect(page.getByTestId("media-tile")).toHaveCount(1);
+  await expect(page.getByTestId("media-tile")).toContainText("240×160");
+  await expect(page.getByRole("dialog")).toHaveCount(0);
   expect(errors, errors.join("\n")).toEqual([]);
 });
