@@ -68,12 +68,18 @@ impl XClient {
         Ok(answer.json::<TokenAnswer>(what)?.into_tokens())
     }
 
-    /// Video goes up in chunks: initialize, append each segment, finalize, then wait while X
-    /// processes it (`/2/media/upload/initialize|{id}/append|{id}/finalize`, then
-    /// `GET /2/media/upload?media_id=…&command=STATUS`; twitter-openapi.json).
-    async fn upload_video(&self, credentials: &Credentials, media: &Media) -> Result<String> {
+    /// Videos and GIFs go up in chunks: initialize, append each segment, finalize, then wait
+    /// while X processes them (`/2/media/upload/initialize|{id}/append|{id}/finalize`, then
+    /// `GET /2/media/upload?media_id=…&command=STATUS`; twitter-openapi.json). The one-shot
+    /// upload only takes images up to 5 MB (`MediaCategoryOneShot` has no GIF category).
+    async fn upload_chunked(
+        &self,
+        credentials: &Credentials,
+        media: &Media,
+        category: &str,
+    ) -> Result<String> {
         let token = credentials.tokens.access.expose();
-        let what = "uploading a video";
+        let what = "uploading media";
         let request = self
             .http
             .client
@@ -82,7 +88,7 @@ impl XClient {
             .json(&json!({
                 "media_type": media.mime,
                 "total_bytes": media.bytes.len(),
-                "media_category": "tweet_video",
+                "media_category": category,
             }));
         let id = self
             .http
@@ -122,7 +128,7 @@ impl XClient {
                     return Err(PlatformError::new(
                         Platform::X,
                         ErrorKind::Permanent,
-                        "X could not process the video.",
+                        "X could not process the file.",
                     ));
                 }
                 _ => {}
@@ -142,9 +148,9 @@ impl XClient {
                 .bearer_auth(token);
             state = self
                 .http
-                .send(request, "checking the video's processing")
+                .send(request, "checking the media's processing")
                 .await?
-                .json::<Envelope<MediaData>>("checking the video's processing")?
+                .json::<Envelope<MediaData>>("checking the media's processing")?
                 .data
                 .processing_info;
         }
@@ -153,7 +159,7 @@ impl XClient {
             ErrorKind::Transient {
                 outcome_unknown: false,
             },
-            "X is still processing the video.",
+            "X is still processing the file.",
         ))
     }
 
@@ -174,7 +180,10 @@ impl XClient {
 
     async fn upload(&self, credentials: &Credentials, media: &Media) -> Result<String> {
         if media.mime.starts_with("video/") {
-            return self.upload_video(credentials, media).await;
+            return self.upload_chunked(credentials, media, "tweet_video").await;
+        }
+        if media.mime == "image/gif" {
+            return self.upload_chunked(credentials, media, "tweet_gif").await;
         }
         let what = "uploading an image";
         let body = json!({

@@ -145,10 +145,10 @@ async fn upload(State(ctx): State<Ctx>, _caller: Caller, Json(body): Json<Value>
             "The `media` field must be base64 file data.",
         );
     };
-    if body["media_category"] != "tweet_image" {
+    if body["media_category"] != "tweet_image" || body["media_type"] == "image/gif" {
         return error(
             StatusCode::BAD_REQUEST,
-            "media_category must be tweet_image for images.",
+            "media_category must be tweet_image for images; GIFs go up in chunks as tweet_gif.",
         );
     }
     let mut world = ctx.world();
@@ -179,10 +179,17 @@ async fn upload_initialize(
     let Some(total) = body["total_bytes"].as_u64() else {
         return error(StatusCode::BAD_REQUEST, "total_bytes is required.");
     };
-    if mime.starts_with("video/") && body["media_category"] != "tweet_video" {
+    let category = if mime.starts_with("video/") {
+        "tweet_video"
+    } else if mime == "image/gif" {
+        "tweet_gif"
+    } else {
+        "tweet_image"
+    };
+    if body["media_category"] != category {
         return error(
             StatusCode::BAD_REQUEST,
-            "media_category must be tweet_video for videos.",
+            &format!("media_category must be {category} for {mime}."),
         );
     }
     let mut world = ctx.world();

@@ -382,6 +382,30 @@ async fn every_request_the_x_client_sends_is_valid_against_the_spec() {
         .await
         .expect("publish with media")
         .post;
+    // A video and a GIF go up in chunks (two segments for the video), then X processes them.
+    for (mime, size) in [("video/mp4", 5 * 1024 * 1024), ("image/gif", 1024)] {
+        let chunked = NewPost {
+            text: format!("With a {mime}"),
+            media: vec![omniplug_platforms::clients::Media {
+                bytes: vec![7; size],
+                mime: mime.into(),
+                alt: "Moving pictures".into(),
+                public_url: None,
+            }],
+        };
+        let published = client
+            .publish(&creds, &chunked)
+            .await
+            .expect("publish chunked media")
+            .post;
+        let stored = sandbox
+            .posts(Platform::X)
+            .into_iter()
+            .find(|p| p.id == published.id)
+            .expect("posted");
+        assert_eq!(stored.media[0].bytes.len(), size, "{mime} reassembled");
+        assert_eq!(stored.media[0].alt.as_deref(), Some("Moving pictures"));
+    }
     client
         .reply(&creds, &post, &NewPost::text("Get it at omniplug.test"))
         .await
@@ -451,6 +475,10 @@ async fn every_request_the_x_client_sends_is_valid_against_the_spec() {
         "getUsersPosts",
         "mediaUpload",
         "createMediaMetadata",
+        "initializeMediaUpload",
+        "appendMediaUpload",
+        "finalizeMediaUpload",
+        "getMediaUploadStatus",
     ] {
         assert!(
             checked.iter().any(|c| c.contains(expected)),
