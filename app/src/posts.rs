@@ -162,6 +162,7 @@ pub async fn reschedule_post(
     let cx = ssr::Cx::new(&workspace_id, Action::WritePosts).await?;
     let id = crate::workspaces::ssr::parse_id(&post_id)?;
     let local = ssr::local_time(&schedule)?;
+    cx.post_media_reachable(id).await?;
     let saved = posts::reschedule(
         &cx.stores.db,
         &cx.access,
@@ -186,11 +187,7 @@ pub async fn publish_post_now(
     use omniplug_core::{posts, tenancy::Action};
     let cx = ssr::Cx::new(&workspace_id, Action::WritePosts).await?;
     let id = crate::workspaces::ssr::parse_id(&post_id)?;
-    if let Ok(current) = posts::get(&cx.stores.db, &cx.access, id).await {
-        let accounts: Vec<_> = current.targets.iter().map(|t| t.connection_id).collect();
-        let has_media = !omniplug_core::media::attached(&current.post).is_empty();
-        cx.media_reachable(&accounts, has_media).await?;
-    }
+    cx.post_media_reachable(id).await?;
     let saved =
         posts::publish_now(&cx.stores.db, &cx.access, id, version, chrono::Utc::now()).await;
     cx.indexed(saved).await
@@ -494,6 +491,18 @@ pub mod ssr {
                 ));
             }
             Ok(())
+        }
+
+        /// [`Self::media_reachable`] for a stored post about to be scheduled (a post that is
+        /// not found is left for the service to refuse).
+        pub async fn post_media_reachable(&self, id: Uuid) -> Result<(), AppError> {
+            let Ok(current) = omniplug_core::posts::get(&self.stores.db, &self.access, id).await
+            else {
+                return Ok(());
+            };
+            let accounts: Vec<Uuid> = current.targets.iter().map(|t| t.connection_id).collect();
+            let has_media = !omniplug_core::media::attached(&current.post).is_empty();
+            self.media_reachable(&accounts, has_media).await
         }
 
         /// [`Self::shown`], after putting the post's due targets in the worker's index.

@@ -34,9 +34,8 @@ use crate::{
     config::{Config, NetworkSettings, app_vars},
     entities::{PlatformKind, oauth_state, platform_connection as pc, user},
     sessions::{hash_token, new_secret},
-    tenancy::{AccessError, Action, WorkspaceAccess, authorize},
+    tenancy::{Action, WorkspaceAccess, authorize},
     vault::{SealedField, Vault, VaultError},
-    workspaces::role_name,
 };
 
 /// Where the server mounts the Sandbox network.
@@ -113,17 +112,7 @@ fn network_message(err: &PlatformError) -> String {
     }
 }
 
-impl From<AccessError> for ConnectionError {
-    fn from(err: AccessError) -> Self {
-        match err {
-            AccessError::NotFound => Self::NotFound,
-            AccessError::Forbidden { needed } => Self::Forbidden {
-                needed: role_name(needed),
-            },
-            AccessError::Database(err) => Self::Database(err),
-        }
-    }
-}
+crate::tenancy::from_access_error!(ConnectionError);
 
 impl From<PlatformError> for ConnectionError {
     fn from(err: PlatformError) -> Self {

@@ -26,8 +26,7 @@ use sea_orm::{
 use crate::{
     config::MediaSettings,
     entities::{MediaKind, PostStatus, media_asset, media_usage, post},
-    tenancy::{AccessError, Action, WorkspaceAccess},
-    workspaces::role_name,
+    tenancy::{Action, WorkspaceAccess},
 };
 
 /// Thumbnails fit in a square of this many pixels.
@@ -65,17 +64,7 @@ pub enum MediaError {
     Database(#[from] DbErr),
 }
 
-impl From<AccessError> for MediaError {
-    fn from(err: AccessError) -> Self {
-        match err {
-            AccessError::NotFound => Self::NotFound,
-            AccessError::Forbidden { needed } => Self::Forbidden {
-                needed: role_name(needed),
-            },
-            AccessError::Database(err) => Self::Database(err),
-        }
-    }
-}
+crate::tenancy::from_access_error!(MediaError);
 
 impl From<object_store::Error> for MediaError {
     fn from(err: object_store::Error) -> Self {

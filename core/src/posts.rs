@@ -20,8 +20,7 @@ use crate::{
     },
     media::{self as library, Attached},
     post_rules::{FieldError, PlugDraft, PostDraft, check_post, resolve_schedule},
-    tenancy::{AccessError, Action, WorkspaceAccess},
-    workspaces::role_name,
+    tenancy::{Action, WorkspaceAccess},
 };
 
 /// The longest text a draft may hold (well above every network's limit; a guard, not a rule).
@@ -53,17 +52,7 @@ pub enum PostError {
     Database(#[from] DbErr),
 }
 
-impl From<AccessError> for PostError {
-    fn from(err: AccessError) -> Self {
-        match err {
-            AccessError::NotFound => Self::NotFound,
-            AccessError::Forbidden { needed } => Self::Forbidden {
-                needed: role_name(needed),
-            },
-            AccessError::Database(err) => Self::Database(err),
-        }
-    }
-}
+crate::tenancy::from_access_error!(PostError);
 
 /// What the composer sends.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

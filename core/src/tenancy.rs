@@ -139,6 +139,26 @@ pub async fn authorize(
     }
 }
 
+/// Implements `From<AccessError>` for a service's error type, which must have `NotFound`,
+/// `Forbidden { needed: &'static str }` (the least role, in words) and `Database(DbErr)`
+/// variants: every service turns a refused access into its own error the same way.
+macro_rules! from_access_error {
+    ($($error:ty),+ $(,)?) => {$(
+        impl From<$crate::tenancy::AccessError> for $error {
+            fn from(err: $crate::tenancy::AccessError) -> Self {
+                match err {
+                    $crate::tenancy::AccessError::NotFound => Self::NotFound,
+                    $crate::tenancy::AccessError::Forbidden { needed } => Self::Forbidden {
+                        needed: $crate::workspaces::role_name(needed),
+                    },
+                    $crate::tenancy::AccessError::Database(err) => Self::Database(err),
+                }
+            }
+        }
+    )+};
+}
+pub(crate) use from_access_error;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ use crate::{
     entities::{Plan, Role, audit_log, invitation, membership, user, workspace},
     identity::Email,
     sessions::hash_token,
-    tenancy::{AccessError, Action, WorkspaceAccess},
+    tenancy::{Action, WorkspaceAccess},
 };
 
 /// Longest workspace name.
@@ -81,17 +81,7 @@ pub enum WorkspaceError {
     Database(#[from] DbErr),
 }
 
-impl From<AccessError> for WorkspaceError {
-    fn from(err: AccessError) -> Self {
-        match err {
-            AccessError::NotFound => WorkspaceError::NotFound,
-            AccessError::Forbidden { needed } => WorkspaceError::Forbidden {
-                needed: role_name(needed),
-            },
-            AccessError::Database(err) => WorkspaceError::Database(err),
-        }
-    }
-}
+crate::tenancy::from_access_error!(WorkspaceError);
 
 fn forbidden_message(needed: &str) -> String {
     if needed == "owner" {

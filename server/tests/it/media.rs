@@ -514,6 +514,37 @@ async fn instagram_gets_a_public_address_for_each_image_and_is_refused_without_o
         "{body}"
     );
 
+    // A draft may hold it; moving it onto the calendar or publishing it now is refused alike.
+    let draft = ada
+        .ok(
+            "save_post",
+            &[
+                ("workspace_id", &ws),
+                ("post[text]", "Square"),
+                ("post[connection_ids][0]", &connection),
+                ("post[media][0][id]", &media_id),
+            ],
+        )
+        .await;
+    let draft_id = draft["id"].as_str().expect("id").to_owned();
+    for (endpoint, extra) in [
+        ("reschedule_post", Some(("schedule", "2099-01-01T10:00"))),
+        ("publish_post_now", None),
+    ] {
+        let mut form = vec![
+            ("workspace_id", ws.as_str()),
+            ("post_id", draft_id.as_str()),
+            ("version", "0"),
+        ];
+        form.extend(extra);
+        let (status, message) = ada.err(endpoint, &form).await;
+        assert_eq!(status, 400, "{endpoint}");
+        assert!(
+            message.contains("OMNIPLUG_MEDIA_PUBLIC_URL"),
+            "{endpoint}: {message}"
+        );
+    }
+
     // With one, Instagram is told where to fetch each image, and that address serves it.
     let public = app_with_config(&sandbox, |config| {
         config.media.public_url = Some("https://media.example.test".into());
