@@ -226,23 +226,34 @@ fn load_or_create_dev_key(data_dir: &Path) -> Result<Secret<String>, VaultError>
         path: path.display().to_string(),
         source,
     };
-    match std::fs::read_to_string(&path) {
-        Ok(existing) => Ok(Secret::new(existing.trim().to_owned())),
+    let read = || std::fs::read_to_string(&path).map(|k| Secret::new(k.trim().to_owned()));
+    match read() {
+        Ok(existing) => Ok(existing),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(data_dir).map_err(io_err)?;
             let key = Vault::generate_encoded();
-            write_private(&path, key.expose()).map_err(io_err)?;
-            tracing::info!(path = %path.display(), "generated a development token encryption key");
-            Ok(key)
+            if publish_private(data_dir, &path, key.expose()).map_err(io_err)? {
+                tracing::info!(path = %path.display(), "generated a development token encryption key");
+            }
+            // Whoever won the race (this process or another started beside it, like the server
+            // and the worker of `make run`), the file now holds the one key all of them use.
+            read().map_err(io_err)
         }
         Err(err) => Err(io_err(err)),
     }
 }
 
-/// Writes a file readable only by its owner, failing if it already exists (two processes
-/// starting together must not overwrite each other's key).
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+/// Puts `contents` at `path`, readable only by its owner, unless a file is there already;
+/// `false` when another process got there first. The file appears whole or not at all: it
+/// is written under a private name and then linked into place (a link never replaces a file),
+/// so a process starting at the same moment never reads a half-written key.
+fn publish_private(dir: &Path, path: &Path, contents: &str) -> std::io::Result<bool> {
     use std::io::Write;
+    let staging = dir.join(format!(
+        ".{DEV_KEY_FILE}.{}.{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -250,10 +261,15 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    match options.open(path) {
-        Ok(mut file) => file.write_all(contents.as_bytes()),
-        // Another process won the race; its key is the one to use, and the caller rereads it.
-        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+    let written = options.open(&staging).and_then(|mut file| {
+        file.write_all(contents.as_bytes())?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&staging, path));
+    let _ = std::fs::remove_file(&staging);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(err) => Err(err),
     }
 }
@@ -373,5 +389,40 @@ mod tests {
         config.environment = Environment::Production;
         let err = Vault::from_config(&config).expect_err("no key in production");
         assert!(err.to_string().contains("OMNIPLUG_TOKEN_KEY"), "{err}");
+    }
+
+    /// The server and the worker start side by side on a fresh data folder: both must end up
+    /// with the same key, or tokens the server seals cannot be opened by the worker.
+    #[test]
+    fn processes_starting_together_share_one_development_key() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let mut config = Config::from_lookup(|_| None).expect("defaults");
+            config.data_dir = dir.path().to_path_buf();
+            let start = std::sync::Barrier::new(8);
+            let vaults: Vec<Vault> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            start.wait();
+                            Vault::from_config(&config).expect("dev key")
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("thread"))
+                    .collect()
+            });
+            let sealed = vaults[0].seal("t", FIELD);
+            for vault in &vaults {
+                assert_eq!(vault.open(&sealed, FIELD).expect("one key").expose(), "t");
+            }
+            let names: Vec<_> = std::fs::read_dir(dir.path())
+                .expect("dir")
+                .map(|e| e.expect("entry").file_name())
+                .collect();
+            assert_eq!(names, [DEV_KEY_FILE], "no staging files left behind");
+        }
     }
 }

@@ -1112,7 +1112,7 @@ impl Engine {
         if changed.rows_affected == 1 {
             finish_post(&txn, target.post_id, now).await?;
             txn.commit().await?;
-            tracing::info!(target_id = %target.id, %reason, "target failed");
+            tracing::warn!(target_id = %target.id, %reason, "target failed");
         } else {
             txn.rollback().await?;
         }
