@@ -6,7 +6,9 @@
 //! connections:
 //! 1. 10,000 posts spread evenly over one minute, then 10,000 posts all due at one instant:
 //!    publish lateness (network call start minus scheduled time, from the job rows) p50/p99/max,
-//!    and publishes per second;
+//!    and publishes per second; then the 10,000-at-once burst again with the network answering
+//!    publishes at once, in process (`engine-burst`): the engine's own share, comparable with
+//!    the seed design's do-nothing-job measurement;
 //! 2. 1,000 tracked posts with a likes plug each, audiences growing on the Sandbox's curves over
 //!    six simulated hours (the worker is stepped with the simulated clock): plug latency after
 //!    the threshold is crossed p50/p95, and platform reads per tracked post-hour.
@@ -31,6 +33,10 @@ use omniplug_core::{
 };
 use omniplug_platforms::{
     Platform,
+    clients::{
+        Account, AuthorizeRequest, Credentials, Engagement, Network, NewPost, PostRef, Published,
+        RecentPost, Result, TokenSet,
+    },
     sandbox::{Curve, Sandbox},
 };
 use omniplug_testkit::{fresh_database, test_config, test_engine};
@@ -40,6 +46,53 @@ use sea_orm::{
 };
 
 const CONNECTIONS: usize = 1_000;
+
+/// The Sandbox client, except that publishing answers at once without a request: a network
+/// with no cost and no latency, for timing the engine alone.
+#[derive(Debug)]
+struct AtOnce(std::sync::Arc<dyn Network>, std::sync::atomic::AtomicU64);
+
+#[async_trait::async_trait]
+impl Network for AtOnce {
+    fn platform(&self) -> Platform {
+        self.0.platform()
+    }
+    fn authorize_url(&self, request: &AuthorizeRequest<'_>) -> Option<String> {
+        self.0.authorize_url(request)
+    }
+    async fn exchange_code(&self, code: &str, verifier: &str, redirect: &str) -> Result<TokenSet> {
+        self.0.exchange_code(code, verifier, redirect).await
+    }
+    async fn refresh(&self, credentials: &Credentials) -> Result<TokenSet> {
+        self.0.refresh(credentials).await
+    }
+    async fn verify(&self, tokens: &TokenSet) -> Result<Account> {
+        self.0.verify(tokens).await
+    }
+    async fn publish(&self, credentials: &Credentials, _post: &NewPost) -> Result<Published> {
+        let n = self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!(
+            "at://{}/app.bsky.feed.post/instant{n}",
+            credentials.account_id
+        );
+        Ok(Published {
+            post: PostRef {
+                id,
+                cid: Some(format!("cid{n}")),
+            },
+            url: None,
+        })
+    }
+    async fn reply(&self, c: &Credentials, parent: &PostRef, reply: &NewPost) -> Result<Published> {
+        self.0.reply(c, parent, reply).await
+    }
+    async fn engagement(&self, c: &Credentials, posts: &[PostRef]) -> Result<Vec<Engagement>> {
+        self.0.engagement(c, posts).await
+    }
+    async fn recent_posts(&self, c: &Credentials, limit: usize) -> Result<Vec<RecentPost>> {
+        self.0.recent_posts(c, limit).await
+    }
+}
 const POSTS: usize = 10_000;
 const TRACKED: usize = 1_000;
 
@@ -203,11 +256,20 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Schedules `times`, lets a real-time worker publish them, and reports lateness.
-async fn lateness_run(bench: &Bench, name: &str, times: Vec<DateTime<Utc>>) {
+async fn lateness_run(bench: &Bench, name: &str, times: Vec<DateTime<Utc>>, instant: bool) {
     let ids = bench.insert(&times, name, None).await;
     let worker = Worker::start_with(bench.stores.clone(), Settings::from_env())
         .await
         .expect("worker");
+    if instant {
+        let networks = worker.engine().networks();
+        let sandbox = networks.client(Platform::Sandbox, None).expect("client");
+        networks.install(
+            Platform::Sandbox,
+            None,
+            std::sync::Arc::new(AtOnce(sandbox, Default::default())),
+        );
+    }
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn({
         let worker = worker.clone();
@@ -448,11 +510,16 @@ async fn main() {
         let times = (0..POSTS)
             .map(|i| t0 + chrono::Duration::microseconds((i as i64) * 60_000_000 / POSTS as i64))
             .collect();
-        lateness_run(&bench, "spread over a minute", times).await;
+        lateness_run(&bench, "spread over a minute", times, false).await;
     }
     if want("burst") {
         let t0 = Utc::now() + chrono::Duration::seconds(20);
-        lateness_run(&bench, "all at one instant", vec![t0; POSTS]).await;
+        lateness_run(&bench, "all at one instant", vec![t0; POSTS], false).await;
+    }
+    if want("engine-burst") {
+        let t0 = Utc::now() + chrono::Duration::seconds(20);
+        let name = "all at one instant, network answering at once";
+        lateness_run(&bench, name, vec![t0; POSTS], true).await;
     }
     if want("plugs") {
         plug_run(&bench).await;

@@ -317,6 +317,11 @@ impl Engine {
         }
     }
 
+    /// The network clients this engine calls through.
+    pub fn networks(&self) -> &Networks {
+        &self.networks
+    }
+
     fn db(&self) -> &DatabaseConnection {
         &self.stores.db
     }
