@@ -46,6 +46,8 @@ use sea_orm::{
 };
 
 const CONNECTIONS: usize = 1_000;
+const POSTS: usize = 10_000;
+const TRACKED: usize = 1_000;
 
 /// The Sandbox client, except that publishing answers at once without a request: a network
 /// with no cost and no latency, for timing the engine alone.
@@ -93,8 +95,6 @@ impl Network for AtOnce {
         self.0.recent_posts(c, limit).await
     }
 }
-const POSTS: usize = 10_000;
-const TRACKED: usize = 1_000;
 
 struct Bench {
     stores: Stores,
