@@ -223,6 +223,9 @@ pub async fn upload(
             .map_err(|e| AppError::Request(format!("reading the answer: {e}")));
     }
     match serde_json::from_str::<crate::error::ErrorBody>(&body) {
+        // The allowance's refusal says how many files and when uploads open again: shown as
+        // the server wrote it, not as the generic "too many attempts".
+        Ok(err) if err.kind == "rate_limited" => Err(AppError::Invalid(err.message)),
         Ok(err) => Err(AppError::try_from(err).unwrap_or(AppError::Internal)),
         // A proxy's own page (for example its size limit) rather than ours.
         Err(_) if status == 413 => Err(AppError::TooLarge(

@@ -100,7 +100,7 @@ pub struct Config {
 /// Media storage: `OMNIPLUG_MEDIA_DIR` (default `<data dir>/media`), or an S3-compatible bucket
 /// when `OMNIPLUG_MEDIA_S3_BUCKET` is set; `OMNIPLUG_MEDIA_PUBLIC_URL` is this server's address
 /// as the networks see it (Instagram fetches images from `<it>/media/public/…`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MediaSettings {
     /// The local folder (used when no bucket is configured).
     pub dir: PathBuf,
@@ -108,6 +108,25 @@ pub struct MediaSettings {
     pub s3: Option<S3Settings>,
     /// A public `https://` base the networks can fetch from; `None` keeps media private.
     pub public_url: Option<String>,
+    /// `OMNIPLUG_MEDIA_UPLOADS_PER_HOUR`: uploads one person may start per clock hour
+    /// (default [`DEFAULT_UPLOADS_PER_HOUR`]); past it, uploads are refused with 429 until the
+    /// hour turns.
+    pub uploads_per_hour: u32,
+}
+
+/// See [`MediaSettings::uploads_per_hour`]: room for a heavy afternoon of composing (a post
+/// takes at most four images), not for a script filling the bucket.
+pub const DEFAULT_UPLOADS_PER_HOUR: u32 = 300;
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("data/media"),
+            s3: None,
+            public_url: None,
+            uploads_per_hour: DEFAULT_UPLOADS_PER_HOUR,
+        }
+    }
 }
 
 /// An S3-compatible bucket (AWS S3, Cloudflare R2, MinIO, …), `OMNIPLUG_MEDIA_S3_*`.
@@ -261,6 +280,13 @@ impl Config {
             }),
             public_url: get("OMNIPLUG_MEDIA_PUBLIC_URL")
                 .map(|u| u.trim_end_matches('/').to_owned()),
+            uploads_per_hour: match get("OMNIPLUG_MEDIA_UPLOADS_PER_HOUR") {
+                None => DEFAULT_UPLOADS_PER_HOUR,
+                Some(raw) => raw.parse().ok().filter(|n| *n > 0).ok_or(ConfigError {
+                    var: "OMNIPLUG_MEDIA_UPLOADS_PER_HOUR",
+                    message: format!("{raw:?} is not a positive whole number"),
+                })?,
+            },
         };
 
         Ok(Self {
@@ -354,5 +380,17 @@ mod tests {
         assert_eq!(err.var, "OMNIPLUG_LOG_FORMAT");
         let err = config(&[("REDIS_URL", "localhost:6379")]).expect_err("not a redis url");
         assert_eq!(err.var, "REDIS_URL");
+    }
+
+    #[test]
+    fn the_upload_allowance_is_a_positive_number() {
+        let default = config(&[]).expect("defaults");
+        assert_eq!(default.media.uploads_per_hour, DEFAULT_UPLOADS_PER_HOUR);
+        let set = config(&[("OMNIPLUG_MEDIA_UPLOADS_PER_HOUR", "40")]).expect("valid");
+        assert_eq!(set.media.uploads_per_hour, 40);
+        for bad in ["0", "-3", "lots"] {
+            let err = config(&[("OMNIPLUG_MEDIA_UPLOADS_PER_HOUR", bad)]).expect_err(bad);
+            assert_eq!(err.var, "OMNIPLUG_MEDIA_UPLOADS_PER_HOUR");
+        }
     }
 }

@@ -671,6 +671,32 @@ pub async fn delete(
     Ok(())
 }
 
+/// Takes one of the `limit` uploads a person may start in the clock hour of `now`; `None`
+/// when allowed, else the seconds until the hour turns. Every attempt counts, refused files
+/// too (each is read, sniffed and decoded). With Redis unreachable the upload is allowed
+/// uncounted rather than refused.
+pub async fn take_upload_turn(
+    redis: &crate::queue::Redis,
+    user_id: Uuid,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> Option<u64> {
+    use fred::interfaces::KeysInterface;
+    let hour = now.timestamp().div_euclid(3600);
+    let key = redis.key(&format!("media:uploads:{user_id}:{hour}"));
+    let count: i64 = match redis.client().incr(&key).await {
+        Ok(count) => count,
+        Err(err) => {
+            tracing::warn!(error = %err, "upload not counted: Redis unavailable");
+            return None;
+        }
+    };
+    if count == 1 {
+        let _: Result<bool, _> = redis.client().expire(&key, 3600, None).await;
+    }
+    (count > i64::from(limit)).then(|| (3600 - now.timestamp().rem_euclid(3600)).unsigned_abs())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

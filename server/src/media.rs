@@ -11,7 +11,7 @@ use axum::{
     routing::{get, post},
 };
 use bytes::Bytes;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use omniplug_core::{
     Stores,
     entities::media_asset,
@@ -104,6 +104,9 @@ async fn upload(
         Ok(access) => access,
         Err(response) => return response,
     };
+    if let Err(refused) = count_upload(&stores, access.user_id(), Utc::now()).await {
+        return refused;
+    }
     let (name, bytes) = loop {
         match form.next_field().await {
             Ok(Some(field)) if field.name() == Some("file") => {
@@ -129,6 +132,26 @@ async fn upload(
         Ok(asset) => (StatusCode::CREATED, Json(app::media::ssr::item(&asset))).into_response(),
         Err(err) => media_refusal(err),
     }
+}
+
+/// The person's upload allowance for this hour (see [`media::take_upload_turn`]); over it, a
+/// 429 saying when uploads open again.
+async fn count_upload(stores: &Stores, user_id: Uuid, now: DateTime<Utc>) -> Result<(), Response> {
+    let limit = stores.config.media.uploads_per_hour;
+    let Some(wait) = media::take_upload_turn(&stores.redis, user_id, limit, now).await else {
+        return Ok(());
+    };
+    let minutes = wait.div_ceil(60);
+    let mut body = ErrorBody::from(AppError::RateLimited(wait));
+    body.message = format!(
+        "You have uploaded {limit} files this hour, as many as OmniPlug takes per person. \
+         Uploads open again in {minutes} min; files already in the library can be attached now."
+    );
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    Err(response)
 }
 
 fn multipart_refusal(err: &axum::extract::multipart::MultipartError) -> Response {

@@ -11,7 +11,7 @@ use omniplug_core::{
 };
 use omniplug_platforms::{Platform, sandbox::Sandbox};
 use omniplug_testkit::samples;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::Value;
 
 use crate::{
@@ -262,6 +262,52 @@ async fn uploads_are_recognised_by_content_and_refused_with_413_or_415() {
         ada.get(&format!("/media/{}", uuid_like())).await.status(),
         404
     );
+}
+
+/// A person has an hourly upload allowance (`OMNIPLUG_MEDIA_UPLOADS_PER_HOUR`): past it, a
+/// 429 that says when uploads open again; refused files count; teammates keep their own.
+#[tokio::test]
+async fn uploads_past_the_hourly_allowance_are_refused_with_429_until_the_hour_turns() {
+    let app = TestApp::spawn_with(|config: &mut Config| config.media.uploads_per_hour = 3).await;
+    let ada = app.browser();
+    ada.sign_up("ada@example.com", "Ada").await;
+    let ws = ada.workspace_id().await;
+    ada.uploaded(&ws, "one.png", samples::png(20, 20)).await;
+    let refused = ada
+        .upload(&ws, "two.png", "image/png", samples::executable())
+        .await;
+    assert_eq!(refused.status(), 415, "a refused file still counts");
+    ada.uploaded(&ws, "three.png", samples::png(20, 20)).await;
+
+    let response = ada
+        .upload(&ws, "four.png", "image/png", samples::png(20, 20))
+        .await;
+    assert_eq!(response.status(), 429);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("header")
+        .parse()
+        .expect("seconds");
+    assert!((1..=3600).contains(&wait), "until the hour turns: {wait}");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["kind"], "rate_limited");
+    assert_eq!(body["retry_after_secs"], wait);
+    let message = body["message"].as_str().expect("message");
+    assert!(
+        message.contains("3 files this hour") && message.contains("min"),
+        "{message}"
+    );
+    let stored = media_asset::Entity::find()
+        .count(&app.stores.db)
+        .await
+        .expect("count");
+    assert_eq!(stored, 2, "the refused uploads stored nothing");
+
+    // A teammate has an allowance of their own.
+    let grace = app.browser();
+    grace.sign_up("grace@example.com", "Grace").await;
+    let own = grace.workspace_id().await;
+    grace.uploaded(&own, "hers.png", samples::png(20, 20)).await;
 }
 
 fn uuid_like() -> String {
