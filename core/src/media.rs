@@ -681,7 +681,12 @@ pub async fn take_upload_turn(
     limit: u32,
     now: DateTime<Utc>,
 ) -> Option<u64> {
-    use fred::interfaces::KeysInterface;
+    use fred::interfaces::{ClientLike, KeysInterface};
+    if !redis.client().is_connected() {
+        // Not waiting for a reconnect: the upload goes ahead uncounted.
+        tracing::warn!("upload not counted: Redis is not connected");
+        return None;
+    }
     let hour = now.timestamp().div_euclid(3600);
     let key = redis.key(&format!("media:uploads:{user_id}:{hour}"));
     let count: i64 = match redis.client().incr(&key).await {
