@@ -35,6 +35,10 @@ pub struct MediaItem {
     pub duration_ms: Option<i64>,
     /// When it was uploaded, for people ("23 Nov 2026").
     pub uploaded: String,
+    /// The alt text it was last published or saved with ("" when none yet): what attaching it
+    /// again starts with.
+    #[serde(default)]
+    pub alt: String,
 }
 
 impl MediaItem {
@@ -170,6 +174,7 @@ pub mod ssr {
             height: facts.map_or(0, |f| f.height),
             duration_ms: asset.duration_ms,
             uploaded: asset.created_at.format("%-d %b %Y").to_string(),
+            alt: asset.alt_text.clone().unwrap_or_default(),
         }
     }
 }

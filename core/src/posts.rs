@@ -15,8 +15,8 @@ use sea_orm::{
 
 use crate::{
     entities::{
-        PlatformKind, PlugStatus, PostStatus, TargetState, auto_plug, platform_connection as pc,
-        post, post_target,
+        PlatformKind, PlugStatus, PostStatus, TargetState, auto_plug, media_asset,
+        platform_connection as pc, post, post_target,
     },
     media::{self as library, Attached},
     post_rules::{FieldError, PlugDraft, PostDraft, check_post, resolve_schedule},
@@ -226,6 +226,27 @@ async fn prepare(
 }
 
 /// Writes the targets and plugs of a post (after removing any old ones).
+/// Keeps each attached file's latest alt text on the file itself, so the next post that takes
+/// it from the library starts with it.
+async fn remember_alt_text(
+    txn: &DatabaseTransaction,
+    access: &WorkspaceAccess,
+    media: &[Attached],
+) -> Result<(), PostError> {
+    for attached in media.iter().filter(|m| !m.alt.trim().is_empty()) {
+        media_asset::Entity::update_many()
+            .col_expr(
+                media_asset::Column::AltText,
+                Expr::value(Some(attached.alt.trim().to_owned())),
+            )
+            .filter(media_asset::Column::Id.eq(attached.id))
+            .filter(media_asset::Column::WorkspaceId.eq(access.workspace_id()))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
 async fn write_children(
     txn: &DatabaseTransaction,
     post: &post::Model,
@@ -337,6 +358,7 @@ pub async fn create(
     .insert(&txn)
     .await?;
     let (targets, plugs) = write_children(&txn, &saved, input, &ready.connections, now).await?;
+    remember_alt_text(&txn, access, &input.media).await?;
     txn.commit().await?;
     Ok(SavedPost {
         post: saved,
@@ -390,6 +412,7 @@ pub async fn update(
         .await?
         .ok_or(PostError::NotFound)?;
     let (targets, plugs) = write_children(&txn, &saved, input, &ready.connections, now).await?;
+    remember_alt_text(&txn, access, &input.media).await?;
     txn.commit().await?;
     Ok(SavedPost {
         post: saved,

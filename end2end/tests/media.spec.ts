@@ -106,6 +106,8 @@ test("drop an image into the composer, describe it, schedule, publish now, and s
   await page.getByRole("dialog", { name: "Choose from the media library" }).getByRole("button", { name: "Attach cover.png" }).click();
   await expect(page.getByTestId("media-tile")).toHaveCount(1);
   await expect(page.getByTestId("media-tile")).toContainText("240×160");
+  // It comes with the alt text it went out with.
+  await expect(page.getByTestId("media-tile").getByTestId("media-alt")).toHaveValue("A yellow bar on blue");
   await expect(page.getByRole("dialog")).toHaveCount(0);
   expect(errors, errors.join("\n")).toEqual([]);
 });

@@ -281,7 +281,7 @@ pub fn MediaStrip(
     let local_problems = move || slots.with(|s| platforms.with(|p| problems(s, p)));
     let attach_from_library = move |item: MediaItem| {
         let key = new_key();
-        slots.update(|v| v.push(Slot::ready(key, item.attach(String::new()))));
+        slots.update(|v| v.push(Slot::ready(key, item.attach(item.alt.clone()))));
         picker_open.set(false);
         touch.run(());
     };

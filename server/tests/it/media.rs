@@ -443,6 +443,22 @@ async fn a_post_carries_four_images_at_most_and_only_its_own_workspaces_files() 
         (Some(4), Some(5)),
         "deleting does not give an upload back"
     );
+    // The file remembers the alt text it was saved with, for the next post that takes it.
+    let alts: Vec<(String, String)> = library["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap_or_default().to_owned(),
+                i["alt"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    for (id, alt) in &alts {
+        let expected = if *id == ids[0] { "A square" } else { "" };
+        assert_eq!(alt, expected, "{id}");
+    }
 }
 
 #[tokio::test]
