@@ -747,32 +747,41 @@ async fn record_and_inject(State(ctx): State<Ctx>, request: Request, next: Next)
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
-    let path = parts.uri.path().to_owned();
-    let method = parts.method.to_string();
+    let path = parts.uri.path();
+    let method = parts.method.as_str();
+    // The record owns copies: hyper hands out the body and header values as views of its
+    // connection's read buffer, and keeping those views would keep every buffer alive (kilobytes
+    // per request, forever), so the Sandbox's memory would grow with each call it answers.
+    let recorded = Recorded {
+        platform: ctx.platform,
+        method: method.to_owned(),
+        path: path.to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        content_type: parts
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body: Bytes::copy_from_slice(&bytes),
+        headers: owned_headers(&parts.headers),
+    };
     let fault = {
         let mut world = ctx.world();
-        world.requests.push(Recorded {
-            platform: ctx.platform,
-            method: method.clone(),
-            path: path.clone(),
-            query: parts.uri.query().map(str::to_owned),
-            content_type: parts
-                .headers
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-            body: bytes.clone(),
-            headers: parts.headers.clone(),
-        });
-        let line = format!("{method} {path}");
-        let rule = world
-            .faults
-            .iter_mut()
-            .find(|r| r.platform == ctx.platform && r.remaining > 0 && line.starts_with(&r.route));
-        rule.map(|r| {
-            r.remaining -= 1;
-            r.fault.clone()
-        })
+        world.requests.push(recorded);
+        if world.faults.is_empty() {
+            None
+        } else {
+            let line = format!("{method} {path}");
+            let platform = ctx.platform;
+            world
+                .faults
+                .iter_mut()
+                .find(|r| r.platform == platform && r.remaining > 0 && line.starts_with(&r.route))
+                .map(|r| {
+                    r.remaining -= 1;
+                    r.fault.clone()
+                })
+        }
     };
     let request = Request::from_parts(parts, Body::from(bytes));
     match fault {
@@ -812,6 +821,19 @@ async fn record_and_inject(State(ctx): State<Ctx>, request: Request, next: Next)
         }
         Some(Fault::ExpiredToken) => denied(ctx.platform, &Denied::Expired),
     }
+}
+
+/// `headers` with every name and value copied out of the buffer they were parsed from.
+fn owned_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut owned = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let name = axum::http::HeaderName::from_bytes(name.as_str().as_bytes());
+        let value = axum::http::HeaderValue::from_bytes(value.as_bytes());
+        if let (Ok(name), Ok(value)) = (name, value) {
+            owned.append(name, value);
+        }
+    }
+    owned
 }
 
 /// A body that yields one chunk, then fails: hyper then aborts the connection mid-answer.
