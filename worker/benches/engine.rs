@@ -45,6 +45,10 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, prelude::Uuid,
 };
 
+/// The worker binary's allocator (`src/main.rs`), so the numbers are the worker's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CONNECTIONS: usize = 1_000;
 const POSTS: usize = 10_000;
 const TRACKED: usize = 1_000;

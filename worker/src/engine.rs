@@ -12,7 +12,7 @@
 //!    so it asks the network for the account's recent posts and adopts a match (same text)
 //!    before ever posting again. Plugs follow the same three rules with `FIRING`.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use omniplug_core::{
@@ -83,7 +83,8 @@ pub struct Engine {
     pub(crate) stores: Stores,
     pub(crate) networks: Networks,
     pub(crate) settings: Settings,
-    calls: Arc<Semaphore>,
+    /// Call slots per network (each network is one API host): see [`Settings::max_calls`].
+    calls: Arc<HashMap<Platform, Arc<Semaphore>>>,
     /// Publishes waiting for a call slot, and a signal when none is left waiting: recording
     /// finished publishes waits for that, so in a crowd the calls due now get the CPU first.
     queued_calls: Arc<(std::sync::atomic::AtomicUsize, tokio::sync::Notify)>,
@@ -95,7 +96,7 @@ pub struct Engine {
     claim_lane: Arc<Semaphore>,
     /// Recently opened credentials per connection, so a burst of posts on one account reads
     /// and decrypts its tokens once, while claiming, not at the instant of publishing.
-    creds: Arc<std::sync::Mutex<std::collections::HashMap<Uuid, CachedCredentials>>>,
+    creds: Arc<std::sync::Mutex<HashMap<Uuid, CachedCredentials>>>,
 }
 
 /// Kept this long at most (a disconnect or reconnect takes effect within it).
@@ -303,7 +304,12 @@ impl Engine {
     /// An engine over `stores` with `settings`.
     pub fn new(stores: Stores, settings: Settings) -> Self {
         let networks = Networks::from_config(&stores.config);
-        let calls = Arc::new(Semaphore::new(settings.max_calls));
+        let calls = Arc::new(
+            Platform::ALL
+                .into_iter()
+                .map(|p| (p, Arc::new(Semaphore::new(settings.max_calls))))
+                .collect(),
+        );
         let gate = Arc::new(Semaphore::new(settings.db_slots));
         Self {
             stores,
@@ -507,6 +513,11 @@ impl Engine {
         }
     }
 
+    /// A slot for one call to `platform` (see `calls`).
+    async fn call_slot(&self, platform: Platform) -> Option<OwnedSemaphorePermit> {
+        self.calls.get(&platform)?.clone().acquire_owned().await.ok()
+    }
+
     /// A turn at the database (see `gate`).
     async fn slot(&self) -> Option<OwnedSemaphorePermit> {
         self.gate.clone().acquire_owned().await.ok()
@@ -587,7 +598,7 @@ impl Engine {
         ids: &[Uuid],
         now: DateTime<Utc>,
     ) -> Result<Vec<(post::Model, post_target::Model)>, WorkerError> {
-        use std::collections::{HashMap, HashSet};
+        use std::collections::HashSet;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -815,7 +826,7 @@ impl Engine {
         let new_post = NewPost { text, media };
         let permit = {
             let _queued = QueuedCall::new(&self.queued_calls);
-            self.calls.acquire().await.ok()
+            self.call_slot(target.platform.into()).await
         };
         // The call starts now, once it has a slot: lateness counts the wait for one.
         let started = Utc::now();
@@ -1380,7 +1391,7 @@ impl Engine {
             cid: target.platform_post_cid.clone(),
         };
         let text = plug.content.clone();
-        let permit = self.calls.acquire().await.ok();
+        let permit = self.call_slot(target.platform.into()).await;
         let started = Utc::now();
         let result = self
             .call_with_refresh(target.connection_id, Op::Reply(&parent, &text))

@@ -33,7 +33,11 @@ pub struct Settings {
     pub read_burst: u32,
     /// … refilled at one read per this interval.
     pub read_every: Duration,
-    /// Network calls in flight at once in this process.
+    /// Calls in flight at once to each network from this process. Each network is one API
+    /// host: past a hundred or so connections to it, more only add contention here (and load
+    /// there). With 10,000 posts due at one instant to the Sandbox on two cores, 128 started
+    /// them all with p99 lateness 493–677 ms, 256 with 779–797, 512 with 705–1,061
+    /// (`scripts/bench.sh sqlite burst`, `OMNIPLUG_WORKER_MAX_CALLS`).
     pub max_calls: usize,
     /// Handlers (claimed work, including work waiting for its instant) at once.
     pub max_handlers: usize,
@@ -59,7 +63,7 @@ impl Default for Settings {
             watch: Duration::from_secs(7 * 24 * 60 * 60),
             read_burst: 15,
             read_every: Duration::from_secs(60),
-            max_calls: 512,
+            max_calls: 128,
             max_handlers: 20_000,
             db_slots: 12,
             shutdown_grace: Duration::from_secs(20),
