@@ -515,7 +515,12 @@ impl Engine {
 
     /// A slot for one call to `platform` (see `calls`).
     async fn call_slot(&self, platform: Platform) -> Option<OwnedSemaphorePermit> {
-        self.calls.get(&platform)?.clone().acquire_owned().await.ok()
+        self.calls
+            .get(&platform)?
+            .clone()
+            .acquire_owned()
+            .await
+            .ok()
     }
 
     /// A turn at the database (see `gate`).
