@@ -36,8 +36,8 @@ pub struct Settings {
     /// Calls in flight at once to each network from this process. Each network is one API
     /// host: past a hundred or so connections to it, more only add contention here (and load
     /// there). With 10,000 posts due at one instant to the Sandbox on two cores, 128 started
-    /// them all with p99 lateness 493–677 ms, 256 with 779–797, 512 with 705–1,061
-    /// (`scripts/bench.sh sqlite burst`, `OMNIPLUG_WORKER_MAX_CALLS`).
+    /// them all with p99 lateness 493–950 ms over ten runs (median ~710), 256 with 779–797,
+    /// 512 with 705–1,061 (`scripts/bench.sh sqlite burst`, `OMNIPLUG_WORKER_MAX_CALLS`).
     pub max_calls: usize,
     /// Handlers (claimed work, including work waiting for its instant) at once.
     pub max_handlers: usize,
