@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::{
     connections::{app_with, app_with_config, connections_of, oauth, owner},
-    support::{Browser, TestApp},
+    support::{Browser, TestApp, string_pairs},
 };
 
 /// Saves a post with `media` (id, alt) for `connection`, then publishes it now; returns its id.
@@ -444,17 +444,7 @@ async fn a_post_carries_four_images_at_most_and_only_its_own_workspaces_files() 
         "deleting does not give an upload back"
     );
     // The file remembers the alt text it was saved with, for the next post that takes it.
-    let alts: Vec<(String, String)> = library["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|i| {
-            (
-                i["id"].as_str().unwrap_or_default().to_owned(),
-                i["alt"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
+    let alts = string_pairs(&library["items"], "id", "alt");
     for (id, alt) in &alts {
         let expected = if *id == ids[0] { "A square" } else { "" };
         assert_eq!(alt, expected, "{id}");

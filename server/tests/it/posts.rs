@@ -9,7 +9,7 @@ use omniplug_core::{
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::Value;
 
-use crate::support::{Browser, TestApp};
+use crate::support::{Browser, TestApp, string_pairs};
 
 async fn with_sandbox_account(app: &TestApp) -> (Browser, String, String) {
     let ada = app.browser();
@@ -73,17 +73,7 @@ async fn drafts_save_and_scheduling_answers_field_by_field() {
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["kind"], "invalid");
-    let fields: Vec<(String, String)> = body["fields"]
-        .as_array()
-        .expect("fields")
-        .iter()
-        .map(|f| {
-            (
-                f["field"].as_str().unwrap_or_default().to_owned(),
-                f["message"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
+    let fields = string_pairs(&body["fields"], "field", "message");
     assert_eq!(
         fields,
         vec![

@@ -1,7 +1,7 @@
 //! Workspaces, members, invitations and the profile, through the real server's functions, with
 //! the exact messages people see.
 
-use crate::support::{PASSWORD, TestApp};
+use crate::support::{PASSWORD, TestApp, string_pairs};
 use chrono::{Duration, Utc};
 use omniplug_core::entities::invitation;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
@@ -195,17 +195,7 @@ async fn an_invitation_link_adds_the_member_once_and_expires_after_seven_days() 
     );
 
     let view = ada.ok("list_members", &[("workspace_id", &ws)]).await;
-    let members: Vec<(String, String)> = view["members"]
-        .as_array()
-        .expect("members")
-        .iter()
-        .map(|m| {
-            (
-                m["email"].as_str().unwrap_or_default().to_owned(),
-                m["role"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
+    let members = string_pairs(&view["members"], "email", "role");
     assert_eq!(
         members,
         [

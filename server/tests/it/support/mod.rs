@@ -374,3 +374,16 @@ pub async fn error_of(response: reqwest::Response) -> (u16, String) {
         body["message"].as_str().unwrap_or_default().to_owned(),
     )
 }
+
+/// `(item[a], item[b])` for each item of the JSON array `items`, as strings ("" when missing).
+pub fn string_pairs(items: &serde_json::Value, a: &str, b: &str) -> Vec<(String, String)> {
+    items
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {items}"))
+        .iter()
+        .map(|item| {
+            let text = |key: &str| item[key].as_str().unwrap_or_default().to_owned();
+            (text(a), text(b))
+        })
+        .collect()
+}
