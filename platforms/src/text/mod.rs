@@ -214,10 +214,11 @@ mod tests {
             }
         }
 
-        // Long random text, so limits are actually crossed.
+        // Long random text, so limits are actually crossed. X has its own version of this
+        // property (x::tests), as cutting there can turn a bare domain into a link.
         #[test]
         fn text_before_the_overflow_fits(text in "\\PC{200,700}") {
-            for platform in Platform::ALL {
+            for platform in Platform::ALL.into_iter().filter(|p| *p != Platform::X) {
                 let report = check(platform, &text);
                 if let Some(at) = report.overflow_at {
                     let head = check(platform, &text[..at]);

@@ -167,7 +167,21 @@ fn url_at(text: &str, start: usize) -> Option<usize> {
         .char_indices()
         .find(|&(_, c)| !(c.is_alphanumeric() || c == '-' || c == '.'))
         .map_or(after_scheme.len(), |(i, _)| i);
-    let host = after_scheme[..host_len].trim_end_matches('.');
+    let mut host = after_scheme[..host_len].trim_end_matches('.');
+    // The TLD is ASCII letters, and twitter-text only takes it when what follows is not an ASCII
+    // letter or digit, `@`, `+` or `-` (the lookahead after `validGTLD`/`validCCTLD` in
+    // twitter-text's regexes): `x.ioꬨ` links `x.io`, while `x.ioa` and `x.io-b` link nothing.
+    let last_label = host.rfind('.').map_or(0, |dot| dot + 1);
+    let tld_end = host[last_label..]
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .map_or(host.len(), |i| last_label + i);
+    if host[tld_end..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-') {
+        return None;
+    }
+    host = &host[..tld_end];
+    if rest[scheme_len + host.len()..].starts_with('+') {
+        return None;
+    }
     let labels: Vec<&str> = host.split('.').collect();
     if labels.len() < 2
         || labels
@@ -177,7 +191,7 @@ fn url_at(text: &str, start: usize) -> Option<usize> {
         return None;
     }
     let tld = labels.last()?.to_ascii_lowercase();
-    if !tld.chars().all(|c| c.is_ascii_alphabetic()) || tld.len() < 2 {
+    if tld.len() < 2 {
         return None;
     }
     let mut end = scheme_len + host.len();
@@ -327,6 +341,54 @@ mod tests {
         assert_eq!(len("me@example.com"), 14);
         assert_eq!(len("@example.com"), 12);
         assert_eq!(len("x.com's"), 23 + 2, "the apostrophe ends the domain");
+    }
+
+    #[test]
+    fn a_domain_ends_where_its_tld_does_unless_ascii_follows() {
+        assert_eq!(
+            len("x.ioꬨ"),
+            23 + 2,
+            "a non-ASCII letter after the TLD ends the link"
+        );
+        assert_eq!(len("x.ioa"), 5, "an ASCII letter makes it an unknown TLD");
+        assert_eq!(len("x.io-b"), 6);
+        assert_eq!(len("x.io+"), 5);
+        assert_eq!(len("x.io!"), 23 + 1);
+    }
+
+    #[test]
+    fn cutting_at_the_overflow_can_make_a_link() {
+        // twitter-text links `x.io` but not `x.ioa`, so deleting the one highlighted
+        // character makes this post longer, as it would on X.
+        let text = format!("{} x.ioa", "a".repeat(275)); // 275 + 1 + 5
+        let report = check(&text);
+        assert_eq!(report.count, 281);
+        assert_eq!(report.overflow_at, Some(text.len() - 1));
+        assert_eq!(len(&text[..text.len() - 1]), 275 + 1 + 23);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        // Every unit before the overflow is counted the same in the text cut there, so the cut
+        // text fits — except that its last few characters may now form a link (see above).
+        #[test]
+        fn text_before_the_overflow_fits_unless_the_cut_makes_a_link(text in "\\PC{200,700}") {
+            let Some(at) = check(&text).overflow_at else {
+                return Ok(());
+            };
+            let full: Vec<_> = weighted_units(&text).take_while(|&(offset, _)| offset < at).collect();
+            let head: Vec<_> = weighted_units(&text[..at]).collect();
+            if head == full {
+                proptest::prop_assert!(len(&text[..at]) <= LIMIT);
+            } else {
+                let last = head.len() - 1;
+                proptest::prop_assert_eq!(&head[..last], &full[..last]);
+                let (offset, weight) = head[last];
+                proptest::prop_assert_eq!(weight, URL_LENGTH);
+                proptest::prop_assert!(full[last].0 == offset && text[offset..at].contains('.'));
+            }
+        }
     }
 
     #[test]
