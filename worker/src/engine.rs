@@ -105,7 +105,8 @@ const CREDENTIALS_TTL: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 struct CachedCredentials {
     client: Arc<dyn Network>,
-    credentials: Credentials,
+    /// Shared, not copied: every call of a burst on this account reads the same tokens.
+    credentials: Arc<Credentials>,
     at: std::time::Instant,
 }
 
@@ -439,7 +440,7 @@ impl Engine {
         &self,
         connection_id: Uuid,
         refreshed: bool,
-    ) -> Result<(Arc<dyn Network>, Credentials), CallError> {
+    ) -> Result<(Arc<dyn Network>, Arc<Credentials>), CallError> {
         let cache = || {
             self.creds
                 .lock()
@@ -465,6 +466,7 @@ impl Engine {
             connections::credentials(self.db(), &self.stores.vault, &self.networks, connection_id)
                 .await?
         };
+        let credentials = Arc::new(credentials);
         cache().insert(
             connection_id,
             CachedCredentials {
