@@ -14,6 +14,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    omniplug_worker::tune_process();
     let config = match omniplug_core::Config::from_env() {
         Ok(config) => config,
         Err(err) => {
