@@ -27,13 +27,26 @@ const POST: &str = "app.bsky.feed.post";
 pub struct BlueskyClient {
     config: ClientConfig,
     http: Http,
+    /// The addresses of the calls made most (publishing, reading counts), parsed once: a
+    /// burst makes thousands of them, and parsing the address each time showed in profiles.
+    hot: std::sync::Arc<[(&'static str, reqwest::Url)]>,
 }
+
+/// The XRPC methods whose addresses [`BlueskyClient`] keeps parsed.
+const HOT: [&str; 2] = ["com.atproto.repo.createRecord", "app.bsky.feed.getPosts"];
 
 impl BlueskyClient {
     /// A client for `config`.
     pub fn new(config: ClientConfig) -> Self {
         let http = Http::new(Platform::Bluesky, &config, classify);
-        Self { config, http }
+        let hot = HOT
+            .into_iter()
+            .filter_map(|method| {
+                let url = reqwest::Url::parse(&format!("{}/xrpc/{method}", config.api_base));
+                Some((method, url.ok()?))
+            })
+            .collect();
+        Self { config, http, hot }
     }
 
     /// The main Bluesky PDS entryway.
@@ -43,6 +56,14 @@ impl BlueskyClient {
 
     fn xrpc(&self, method: &str) -> String {
         format!("{}/xrpc/{method}", self.config.api_base)
+    }
+
+    /// A request to an XRPC method, from its parsed address when it is one of [`HOT`].
+    fn call(&self, verb: reqwest::Method, method: &str) -> reqwest::RequestBuilder {
+        match self.hot.iter().find(|(hot, _)| *hot == method) {
+            Some((_, url)) => self.http.client.request(verb, url.clone()),
+            None => self.http.client.request(verb, self.xrpc(method)),
+        }
     }
 
     async fn session(&self, request: reqwest::RequestBuilder, what: &str) -> Result<TokenSet> {
@@ -112,9 +133,7 @@ impl BlueskyClient {
             };
         }
         let request = self
-            .http
-            .client
-            .post(self.xrpc("com.atproto.repo.createRecord"))
+            .call(reqwest::Method::POST, "com.atproto.repo.createRecord")
             .bearer_auth(credentials.tokens.access.expose())
             .json(&json!({ "repo": credentials.account_id, "collection": POST, "record": record }));
         let created: StrongRef = self.http.send(request, what).await?.json(what)?;
@@ -287,9 +306,7 @@ impl Network for BlueskyClient {
         for batch in posts.chunks(GET_POSTS_BATCH) {
             let query: Vec<(&str, &str)> = batch.iter().map(|p| ("uris", p.id.as_str())).collect();
             let request = self
-                .http
-                .client
-                .get(self.xrpc("app.bsky.feed.getPosts"))
+                .call(reqwest::Method::GET, "app.bsky.feed.getPosts")
                 .query(&query)
                 .bearer_auth(credentials.tokens.access.expose());
             let page: Posts = self.http.send(request, what).await?.json(what)?;

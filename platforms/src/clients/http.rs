@@ -89,12 +89,12 @@ impl Http {
         })?;
         let method = request.method().clone();
         tracing::debug!(platform = self.platform.slug(), %method, path = request.url().path(), "calling network");
-        let response = client
+        let mut response = client
             .execute(request)
             .await
             .map_err(|err| self.transport(err, what))?;
         let status = response.status();
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         let body = response
             .bytes()
             .await
@@ -103,7 +103,8 @@ impl Http {
             return Ok(Answer {
                 platform: self.platform,
                 headers,
-                body: body.to_vec(),
+                // Takes the buffer over when nothing else holds it, instead of copying it.
+                body: body.into(),
             });
         }
         let text = String::from_utf8_lossy(&body);

@@ -318,18 +318,17 @@ async fn create_record(
     let rkey = format!("3sim{:010}", world.next());
     let uri = format!("at://{did}/app.bsky.feed.post/{rkey}");
     let cid = format!("bafyrei{}", random_hex());
-    world.add_post(
-        ctx.platform,
-        uri.clone(),
-        Some(cid.clone()),
-        &did,
-        text,
-        parent,
-        media,
-    );
-    if let Some(post) = world.posts.last_mut() {
-        post.root = root;
-    }
+    world
+        .add_post(
+            ctx.platform,
+            uri.clone(),
+            Some(cid.clone()),
+            &did,
+            text,
+            parent,
+            media,
+        )
+        .root = root;
     Json(json!({ "uri": uri, "cid": cid, "validationStatus": "valid" })).into_response()
 }
 

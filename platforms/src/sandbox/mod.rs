@@ -360,7 +360,7 @@ impl World {
         text: &str,
         reply_to: Option<String>,
         media: Vec<SimMedia>,
-    ) -> SimPost {
+    ) -> &mut SimPost {
         let post = SimPost {
             platform,
             id,
@@ -374,8 +374,9 @@ impl World {
             curve: self.curve.unwrap_or_default(),
             set: None,
         };
-        self.posts.push(post.clone());
-        post
+        let index = self.posts.len();
+        self.posts.push(post);
+        &mut self.posts[index]
     }
 
     fn post(&self, platform: Platform, id: &str) -> Option<&SimPost> {
@@ -937,7 +938,7 @@ fn random_hex() -> String {
     use ring::rand::{SecureRandom, SystemRandom};
     let mut bytes = [0u8; 8];
     SystemRandom::new().fill(&mut bytes).ok();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:016x}", u64::from_be_bytes(bytes))
 }
 
 /// Form or query pairs as a map (last value wins).
