@@ -3,15 +3,17 @@
 //! PostgreSQL, `OMNIPLUG_TEST_DATABASE=postgres://…` (as `scripts/test.sh` sets up).
 //!
 //! One worker (in this process, with the Sandbox network beside it) and 1,000 Sandbox
-//! connections:
-//! 1. 10,000 posts spread evenly over one minute, then 10,000 posts all due at one instant:
-//!    publish lateness (network call start minus scheduled time, from the job rows) p50/p99/max,
-//!    and publishes per second; then the 10,000-at-once burst again with the network answering
-//!    publishes at once, in process (`engine-burst`): the engine's own share, comparable with
-//!    the seed design's do-nothing-job measurement;
-//! 2. 1,000 tracked posts with a likes plug each, audiences growing on the Sandbox's curves over
-//!    six simulated hours (the worker is stepped with the simulated clock): plug latency after
-//!    the threshold is crossed p50/p95, and platform reads per tracked post-hour.
+//! connections. Scenarios, named by the first argument (`make bench` runs each in a process of
+//! its own, so one's leftover work does not land in the next one's numbers):
+//! - `spread`: 10,000 posts spread evenly over one minute, and
+//! - `burst`: 10,000 posts all due at one instant: publish lateness (network call start minus
+//!   scheduled time, from the job rows) p50/p99/max, publishes per second, and the process's
+//!   CPU time per call while they start;
+//! - `engine-burst`: the burst with the network answering publishes at once, in process: the
+//!   engine's own share, comparable with the seed design's do-nothing-job measurement;
+//! - `plugs`: 1,000 tracked posts with a likes plug each, audiences growing on the Sandbox's
+//!   curves over six simulated hours (the worker is stepped with the simulated clock): plug
+//!   latency after the threshold is crossed p50/p95, and platform reads per tracked post-hour.
 #![allow(clippy::print_stdout, clippy::expect_used, clippy::unwrap_used)]
 #![allow(
     clippy::cast_precision_loss,
@@ -285,13 +287,21 @@ async fn lateness_run(bench: &Bench, name: &str, times: Vec<DateTime<Utc>>, inst
                 .await;
         }
     });
-    let last = *times.iter().max().expect("times");
+    let (due_first, last) = (
+        *times.iter().min().expect("times"),
+        *times.iter().max().expect("times"),
+    );
     let deadline = Instant::now()
         + (last - Utc::now()).to_std().unwrap_or_default()
         + Duration::from_secs(180);
+    let cpu = CpuSampler::start(due_first, last);
+    // Nothing is read while the posts are due: the benchmark shares the worker's cores, and a
+    // count over 10,000 ids every half second would take its share of them from the calls.
+    tokio::time::sleep((last - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(1))
+        .await;
     loop {
         let done = post::Entity::find()
-            .filter(post::Column::Id.is_in(ids.clone()))
+            .filter(post::Column::ScheduledAt.between(due_first, last))
             .filter(post::Column::Status.is_in([
                 PostStatus::Published,
                 PostStatus::Failed,
@@ -334,12 +344,34 @@ async fn lateness_run(bench: &Bench, name: &str, times: Vec<DateTime<Utc>>, inst
         end = Some(end.map_or(fin, |e| e.max(fin)));
     }
     late.sort_by(f64::total_cmp);
+    let last_start = jobs
+        .iter()
+        .filter(|j| j.post_id.is_some_and(|p| scheduled.contains_key(&p)))
+        .map(|j| j.started_at)
+        .max();
+    let cpu = cpu.finish();
     let published = post::Entity::find()
         .filter(post::Column::Id.is_in(ids.clone()))
         .filter(post::Column::Status.eq(PostStatus::Published))
         .count(&bench.stores.db)
         .await
         .expect("count");
+    if published as usize != ids.len() {
+        // Say where the others are, so a broken run is not read as a slow one.
+        let mut states: std::collections::BTreeMap<String, (usize, Option<String>)> =
+            Default::default();
+        for target in post_target::Entity::find()
+            .filter(post_target::Column::PostId.is_in(ids.clone()))
+            .all(&bench.stores.db)
+            .await
+            .expect("targets")
+        {
+            let entry = states.entry(format!("{:?}", target.state)).or_default();
+            entry.0 += 1;
+            entry.1 = entry.1.take().or(target.fail_reason);
+        }
+        println!("  not all published; targets by state (with a reason seen): {states:?}");
+    }
     let span = match (first, end) {
         (Some(f), Some(e)) => (e - f).num_milliseconds() as f64 / 1000.0,
         _ => f64::NAN,
@@ -353,6 +385,81 @@ async fn lateness_run(bench: &Bench, name: &str, times: Vec<DateTime<Utc>>, inst
         late.len() as f64 / span,
         span
     );
+    if let Some(last_start) = last_start {
+        let (user, system) = cpu.used(due_first, last_start);
+        println!(
+            "  CPU from the first due time to the last call's start ({:.0} ms): user {:.0} ms + system {:.0} ms = {:.0} us per call",
+            (last_start - due_first).num_milliseconds(),
+            user,
+            system,
+            (user + system) * 1000.0 / late.len().max(1) as f64
+        );
+    }
+}
+
+/// The process's CPU time (all threads, from `/proc/self/stat`) sampled every 10 ms on a
+/// thread of its own while posts are due, so the run can say how much CPU each call took:
+/// a steadier figure than lateness on a shared machine, where other tenants take turns.
+struct CpuSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<(DateTime<Utc>, f64, f64)>>,
+}
+
+/// Samples taken: when, user ms, system ms.
+struct CpuSamples(Vec<(DateTime<Utc>, f64, f64)>);
+
+impl CpuSampler {
+    fn start(first: DateTime<Utc>, last: DateTime<Utc>) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = std::thread::spawn({
+            let stop = stop.clone();
+            move || {
+                let mut samples = Vec::new();
+                let from = first - chrono::Duration::seconds(1);
+                let until = last + chrono::Duration::seconds(30);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) && Utc::now() < until {
+                    if Utc::now() >= from
+                        && let Some((user, system)) = cpu_ms()
+                    {
+                        samples.push((Utc::now(), user, system));
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                samples
+            }
+        });
+        Self { stop, thread }
+    }
+
+    fn finish(self) -> CpuSamples {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        CpuSamples(self.thread.join().unwrap_or_default())
+    }
+}
+
+impl CpuSamples {
+    /// User and system ms between the samples nearest `from` and `to`.
+    fn used(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> (f64, f64) {
+        let at = |t: DateTime<Utc>| {
+            self.0
+                .iter()
+                .min_by_key(|(when, ..)| (*when - t).num_microseconds().unwrap_or(i64::MAX).abs())
+                .map_or((0.0, 0.0), |(_, u, s)| (*u, *s))
+        };
+        let (a, b) = (at(from), at(to));
+        (b.0 - a.0, b.1 - a.1)
+    }
+}
+
+/// This process's user and system CPU time in ms (fields 14 and 15 of `/proc/self/stat`, in
+/// clock ticks of 10 ms).
+fn cpu_ms() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces; the fields after it start past its ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| fields.get(i)?.parse::<f64>().ok().map(|t| t * 10.0);
+    Some((tick(11)?, tick(12)?))
 }
 
 /// Publishes 1,000 posts with likes plugs and steps the worker through six simulated hours.
@@ -499,6 +606,9 @@ async fn plug_run(bench: &Bench) {
 
 #[tokio::main]
 async fn main() {
+    omniplug_worker::tune_process();
+    // Quiet unless RUST_LOG asks (`scripts/bench.sh` sets `warn`): warnings say why a run broke.
+    omniplug_core::telemetry::init_tracing(omniplug_core::LogFormat::Json);
     let only = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
     println!(
         "engine benchmark on {} ({} connections)",
