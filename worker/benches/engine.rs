@@ -606,9 +606,9 @@ async fn plug_run(bench: &Bench) {
 
 #[tokio::main]
 async fn main() {
-    omniplug_worker::tune_process();
     // Quiet unless RUST_LOG asks (`scripts/bench.sh` sets `warn`): warnings say why a run broke.
     omniplug_core::telemetry::init_tracing(omniplug_core::LogFormat::Json);
+    omniplug_worker::tune_process();
     let only = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
     println!(
         "engine benchmark on {} ({} connections)",

@@ -678,8 +678,8 @@ fn entry_list(entries: fred::types::Value) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-/// Process settings for a worker, applied first thing in `main` (and by the benchmark, so its
-/// numbers are the binary's): transparent huge pages off for this process.
+/// Process settings for a worker, applied in `main` once logging is set up (and by the
+/// benchmark, so its numbers are the binary's): transparent huge pages off for this process.
 ///
 /// The kernel here backs memory a process asked to be huge (`madvise`, which the allocator
 /// does for its arenas) with 2 MiB pages, zeroing each in full at its first touch. The

@@ -14,7 +14,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    omniplug_worker::tune_process();
     let config = match omniplug_core::Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -23,6 +22,7 @@ async fn main() -> ExitCode {
         }
     };
     omniplug_core::telemetry::init_tracing(config.log_format);
+    omniplug_worker::tune_process();
     match std::env::args().nth(1).as_deref() {
         None => {}
         Some("reseal-tokens") => return reseal(config).await,
