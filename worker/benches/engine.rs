@@ -334,21 +334,18 @@ async fn lateness_run(bench: &Bench, name: &str, times: Vec<DateTime<Utc>>, inst
         .expect("jobs");
     let mut late: Vec<f64> = Vec::new();
     let (mut first, mut end) = (None::<DateTime<Utc>>, None::<DateTime<Utc>>);
+    let mut last_start = None::<DateTime<Utc>>;
     for j in &jobs {
         let Some(at) = j.post_id.and_then(|p| scheduled.get(&p)) else {
             continue;
         };
         late.push((j.started_at - *at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
         first = Some(first.map_or(j.started_at, |f| f.min(j.started_at)));
+        last_start = Some(last_start.map_or(j.started_at, |l| l.max(j.started_at)));
         let fin = j.finished_at.unwrap_or(j.started_at);
         end = Some(end.map_or(fin, |e| e.max(fin)));
     }
     late.sort_by(f64::total_cmp);
-    let last_start = jobs
-        .iter()
-        .filter(|j| j.post_id.is_some_and(|p| scheduled.contains_key(&p)))
-        .map(|j| j.started_at)
-        .max();
     let cpu = cpu.finish();
     let published = post::Entity::find()
         .filter(post::Column::Id.is_in(ids.clone()))
