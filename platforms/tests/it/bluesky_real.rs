@@ -151,21 +151,22 @@ async fn publishes_with_alt_text_replies_in_thread_and_sees_likes_on_a_real_pds(
         "like: {}",
         like.text().await.unwrap_or_default()
     );
+    // The AppView indexes the like and the reply separately, in either order: wait for both.
     let mut counts = None;
     for _ in 0..50 {
         let found = client
             .engagement(&creds, std::slice::from_ref(&published.post))
             .await
             .expect("getPosts");
-        if let Some(e) = found.first()
-            && e.counts.likes == 1
-        {
+        if let Some(e) = found.first() {
             counts = Some(e.counts);
-            break;
+            if e.counts.likes >= 1 && e.counts.comments >= 1 {
+                break;
+            }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let counts = counts.expect("the like reached the AppView within 10 s");
+    let counts = counts.expect("the post reached the AppView within 10 s");
     assert_eq!(
         (counts.likes, counts.comments),
         (1, 1),
