@@ -43,9 +43,33 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(BUSY_TIMEOUT)
         });
-    Database::connect(options).await
+    if kind != DatabaseKind::Sqlite {
+        return Database::connect(options).await;
+    }
+    // Turning a new file to WAL needs the file to itself, and SQLite answers "database is
+    // locked" at once rather than through the busy timeout when another connection is opening
+    // it too (the server and worker starting together on a fresh file): try again until the
+    // busy timeout has passed. Once the file is in WAL, opening it never takes that lock.
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match Database::connect(options.clone()).await {
+            Err(err) if is_locked(&err) && std::time::Instant::now() < deadline => {
+                tracing::debug!(error = %err, "SQLite file busy while opening; trying again");
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// How long an SQLite statement waits for another connection's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// SQLite's `SQLITE_BUSY` ("database is locked"), as sqlx reports it at connect.
+fn is_locked(err: &DbErr) -> bool {
+    err.to_string().contains("database is locked")
 }
 
 /// Brings the schema up to date. Both binaries call it at start-up, so several processes may
