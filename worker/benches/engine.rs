@@ -294,7 +294,7 @@ async fn lateness_run(bench: &Bench, name: &str, times: Vec<DateTime<Utc>>, inst
     let deadline = Instant::now()
         + (last - Utc::now()).to_std().unwrap_or_default()
         + Duration::from_secs(180);
-    let cpu = CpuSampler::start(due_first, last);
+    let cpu = CpuSampler::start(last);
     // Nothing is read while the posts are due: the benchmark shares the worker's cores, and a
     // count over 10,000 ids every half second would take its share of them from the calls.
     tokio::time::sleep((last - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(1))
@@ -382,6 +382,16 @@ async fn lateness_run(bench: &Bench, name: &str, times: Vec<DateTime<Utc>>, inst
         late.len() as f64 / span,
         span
     );
+    let (pause, step) = cpu.stalls();
+    let suspect = pause > 250.0 || step.abs() > 50.0;
+    println!(
+        "  machine from the worker's start: longest stall {pause:.0} ms, wall clock step {step:+.1} ms{}",
+        if suspect {
+            " - every lateness above may include it: rerun"
+        } else {
+            ""
+        }
+    );
     if let Some(last_start) = last_start {
         let (user, system) = cpu.used(due_first, last_start);
         println!(
@@ -395,30 +405,31 @@ async fn lateness_run(bench: &Bench, name: &str, times: Vec<DateTime<Utc>>, inst
 }
 
 /// The process's CPU time (all threads, from `/proc/self/stat`) sampled every 10 ms on a
-/// thread of its own while posts are due, so the run can say how much CPU each call took:
-/// a steadier figure than lateness on a shared machine, where other tenants take turns.
+/// thread of its own from the worker's start until after the posts are due, so the run can say
+/// how much CPU each call took (a steadier figure than lateness on a shared machine, where
+/// other tenants take turns), and whether the machine itself stalled or had its wall clock
+/// stepped meanwhile: either shifts every call's lateness alike, and neither is the engine's.
 struct CpuSampler {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: std::thread::JoinHandle<Vec<(DateTime<Utc>, f64, f64)>>,
+    thread: std::thread::JoinHandle<Vec<Sample>>,
 }
 
-/// Samples taken: when, user ms, system ms.
-struct CpuSamples(Vec<(DateTime<Utc>, f64, f64)>);
+/// One sample: the wall clock, the monotonic clock, user ms, system ms.
+type Sample = (DateTime<Utc>, Instant, f64, f64);
+
+struct CpuSamples(Vec<Sample>);
 
 impl CpuSampler {
-    fn start(first: DateTime<Utc>, last: DateTime<Utc>) -> Self {
+    fn start(last: DateTime<Utc>) -> Self {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let thread = std::thread::spawn({
             let stop = stop.clone();
             move || {
                 let mut samples = Vec::new();
-                let from = first - chrono::Duration::seconds(1);
                 let until = last + chrono::Duration::seconds(30);
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) && Utc::now() < until {
-                    if Utc::now() >= from
-                        && let Some((user, system)) = cpu_ms()
-                    {
-                        samples.push((Utc::now(), user, system));
+                    if let Some((user, system)) = cpu_ms() {
+                        samples.push((Utc::now(), Instant::now(), user, system));
                     }
                     std::thread::sleep(Duration::from_millis(10));
                 }
@@ -441,10 +452,27 @@ impl CpuSamples {
             self.0
                 .iter()
                 .min_by_key(|(when, ..)| (*when - t).num_microseconds().unwrap_or(i64::MAX).abs())
-                .map_or((0.0, 0.0), |(_, u, s)| (*u, *s))
+                .map_or((0.0, 0.0), |(_, _, u, s)| (*u, *s))
         };
         let (a, b) = (at(from), at(to));
         (b.0 - a.0, b.1 - a.1)
+    }
+
+    /// The longest the sampling thread went without running (ms, by the monotonic clock;
+    /// it asks for 10), and the largest step of the wall clock against the monotonic one
+    /// between two samples (ms; positive: the wall clock jumped ahead).
+    fn stalls(&self) -> (f64, f64) {
+        let (mut pause, mut step) = (0.0_f64, 0.0_f64);
+        for pair in self.0.windows(2) {
+            let ((w0, m0, ..), (w1, m1, ..)) = (pair[0], pair[1]);
+            let mono = m1.duration_since(m0).as_secs_f64() * 1000.0;
+            let wall = (w1 - w0).num_microseconds().unwrap_or(0) as f64 / 1000.0;
+            pause = pause.max(mono);
+            if (wall - mono).abs() > step.abs() {
+                step = wall - mono;
+            }
+        }
+        (pause, step)
     }
 }
 

@@ -739,10 +739,7 @@ impl Engine {
                 tracing::debug!(connection_id = %target.connection_id, "credentials not ready yet");
             }
         }
-        let wait = (due - Utc::now()).to_std().unwrap_or_default();
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
+        sleep_until_wall(due).await;
         self.publish_claimed(post, target).await
     }
 
@@ -1969,6 +1966,28 @@ async fn mark_invalid(db: &DatabaseConnection, connection_id: Uuid, message: &st
     }
 }
 
+/// How long before an instant a sleeping publish measures the wall clock again.
+const WALL_RECHECK: Duration = Duration::from_secs(1);
+
+/// Sleeps until the wall-clock instant `at`. Tokio's timers run on the monotonic clock, so a
+/// wall clock stepped while a post waits (NTP correcting it, a virtual machine resumed from a
+/// pause) would move the wake-up by the step; waking a second early and measuring again puts
+/// the call back on the instant the user chose, and a clock stepped back is slept out too.
+async fn sleep_until_wall(at: DateTime<Utc>) {
+    loop {
+        let wait = (at - Utc::now()).to_std().unwrap_or_default();
+        if wait.is_zero() {
+            return;
+        }
+        tokio::time::sleep(if wait > WALL_RECHECK {
+            wait - WALL_RECHECK
+        } else {
+            wait
+        })
+        .await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::fingerprint;
@@ -1980,5 +1999,27 @@ mod tests {
             fingerprint("Launch day! Try it: https://t.co/abc123 now")
         );
         assert_ne!(fingerprint("Launch day!"), fingerprint("Launch day?"));
+    }
+
+    #[tokio::test]
+    async fn a_waiting_publish_wakes_at_its_wall_clock_instant() {
+        // Longer than the re-check, so the wait is taken in two parts.
+        let at = chrono::Utc::now() + chrono::Duration::milliseconds(1_300);
+        super::sleep_until_wall(at).await;
+        let woke = chrono::Utc::now();
+        assert!(
+            woke >= at,
+            "woke {} ms early",
+            (at - woke).num_milliseconds()
+        );
+        assert!(
+            woke - at < chrono::Duration::milliseconds(100),
+            "woke {} ms late",
+            (woke - at).num_milliseconds()
+        );
+        // An instant already past returns at once.
+        let before = std::time::Instant::now();
+        super::sleep_until_wall(woke - chrono::Duration::seconds(5)).await;
+        assert!(before.elapsed() < std::time::Duration::from_millis(5));
     }
 }
