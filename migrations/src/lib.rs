@@ -13,6 +13,7 @@ mod m20261122_000004_last_workspace;
 mod m20261122_000005_connect_flows;
 mod m20261122_000006_engine;
 mod m20261122_000007_media;
+mod m20261203_000008_poll_index;
 
 /// Runs OmniPlug's migrations in order.
 #[derive(Debug)]
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_connect_flows::Migration),
             Box::new(m20261122_000006_engine::Migration),
             Box::new(m20261122_000007_media::Migration),
+            Box::new(m20261203_000008_poll_index::Migration),
         ]
     }
 }

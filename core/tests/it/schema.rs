@@ -61,6 +61,7 @@ async fn migrations_go_up_down_and_up_again() {
     );
     for (table, index) in [
         ("post_targets", "idx_targets_state_next_attempt"),
+        ("post_targets", "idx_targets_connection_state_next_poll"),
         ("auto_plugs", "idx_plugs_status"),
         ("posts", "idx_posts_workspace_scheduled"),
     ] {
@@ -74,6 +75,21 @@ async fn migrations_go_up_down_and_up_again() {
     db::migrate(&conn).await.expect("second up is harmless");
 
     // Each step down undoes only its own migration.
+    Migrator::down(&conn, Some(1))
+        .await
+        .expect("down poll index");
+    assert!(
+        !schema
+            .has_index("post_targets", "idx_targets_connection_state_next_poll")
+            .await
+            .expect("query")
+    );
+    assert!(
+        schema
+            .has_index("post_targets", "idx_targets_state_next_poll")
+            .await
+            .expect("query")
+    );
     assert!(schema.has_table("media_usage").await.expect("query"));
     assert!(
         schema
