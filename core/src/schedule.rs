@@ -1,7 +1,9 @@
 //! The due index: every piece of future work (publish a target, fire a time plug, poll a
-//! connection's engagement) as a member of one Redis sorted set scored by its due time in
-//! milliseconds. Streams have no delay, so a mover ([`move_due`]) atomically takes what is due
-//! and appends it to the stream its kind belongs to, where the workers' consumer group reads it.
+//! connection's engagement) as a member of a Redis sorted set scored by its due time in
+//! milliseconds: publishes in one, plugs and polls in another, because publishes are handed
+//! out ahead of their time and the others only at it. Streams have no delay, so a mover
+//! ([`move_due`]) atomically takes what is due and appends it to the stream its kind belongs
+//! to, where the workers' consumer group reads it.
 //!
 //! The database is the truth and the index only a hint: a member names a row, never a version,
 //! and the handler reads the row and acts only if the row says the work is due. So a stale
@@ -12,10 +14,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use fred::{
     interfaces::{KeysInterface, SortedSetsInterface},
-    types::{
-        scripts::Script,
-        sorted_sets::{Ordering, ZRange, ZRangeKind},
-    },
+    types::{scripts::Script, sorted_sets::Ordering},
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, prelude::Uuid,
@@ -26,8 +25,12 @@ use crate::{
     queue::{PLUG_STREAM, POLL_STREAM, PUBLISH_STREAM, QueueError, Redis},
 };
 
-/// The sorted set of due work.
+/// The sorted set of due publishes (handed out ahead of time: their handler claims them and
+/// waits for the instant).
 pub const DUE_KEY: &str = "due";
+/// The sorted set of due plugs and polls, handed out at their time: their handlers act at
+/// once, so one handed out early would only put itself back until it is due.
+pub const ON_TIME_KEY: &str = "due:on-time";
 /// Present while the index holds everything the database says is pending.
 pub const BUILT_KEY: &str = "due:built";
 
@@ -49,6 +52,14 @@ impl Due {
             Self::Publish(id) => format!("pub:{id}"),
             Self::Plug(id) => format!("plg:{id}"),
             Self::Poll(id) => format!("pol:{id}"),
+        }
+    }
+
+    /// The sorted set this kind of work waits in.
+    fn key(&self) -> &'static str {
+        match self {
+            Self::Publish(_) => DUE_KEY,
+            Self::Plug(_) | Self::Poll(_) => ON_TIME_KEY,
         }
     }
 
@@ -82,7 +93,7 @@ pub async fn add(redis: &Redis, due: Due, at: DateTime<Utc>) -> Result<(), Queue
     let _: i64 = redis
         .client()
         .zadd(
-            redis.key(DUE_KEY),
+            redis.key(due.key()),
             None,
             None,
             false,
@@ -99,7 +110,7 @@ pub async fn add_no_later(redis: &Redis, due: Due, at: DateTime<Utc>) -> Result<
     let _: i64 = redis
         .client()
         .zadd(
-            redis.key(DUE_KEY),
+            redis.key(due.key()),
             None,
             Some(Ordering::LessThan),
             false,
@@ -114,7 +125,7 @@ pub async fn add_no_later(redis: &Redis, due: Due, at: DateTime<Utc>) -> Result<
 pub async fn remove(redis: &Redis, due: Due) -> Result<(), QueueError> {
     let _: i64 = redis
         .client()
-        .zrem(redis.key(DUE_KEY), due.member())
+        .zrem(redis.key(due.key()), due.member())
         .await?;
     Ok(())
 }
@@ -123,7 +134,7 @@ pub async fn remove(redis: &Redis, due: Due) -> Result<(), QueueError> {
 pub async fn due_at(redis: &Redis, due: Due) -> Result<Option<DateTime<Utc>>, QueueError> {
     let at: Option<f64> = redis
         .client()
-        .zscore(redis.key(DUE_KEY), due.member())
+        .zscore(redis.key(due.key()), due.member())
         .await?;
     #[allow(clippy::cast_possible_truncation)]
     Ok(at.map(|ms| from_millis(ms as i64)))
@@ -131,7 +142,9 @@ pub async fn due_at(redis: &Redis, due: Due) -> Result<Option<DateTime<Utc>>, Qu
 
 /// How many entries the index holds.
 pub async fn len(redis: &Redis) -> Result<u64, QueueError> {
-    Ok(redis.client().zcard(redis.key(DUE_KEY)).await?)
+    let publishes: u64 = redis.client().zcard(redis.key(DUE_KEY)).await?;
+    let on_time: u64 = redis.client().zcard(redis.key(ON_TIME_KEY)).await?;
+    Ok(publishes + on_time)
 }
 
 /// Indexes the pending targets of a post that was just saved (a scheduled post); drafts have
@@ -160,38 +173,55 @@ pub const SWEEP_AHEAD: chrono::Duration = chrono::Duration::minutes(10);
 pub enum Moved {
     /// The index marker is missing: Redis lost its data; rebuild before moving anything.
     IndexMissing,
-    /// `count` entries went to the streams; the next one is due at `next` (ms).
+    /// `count` entries went to the streams; a move at `next` (ms, on the clock of `now`) is
+    /// the first that could find more.
     Moved {
         /// Entries moved.
         count: u64,
-        /// Score of the earliest entry left.
+        /// When the earliest entry left becomes movable.
         next: Option<i64>,
     },
 }
 
 // Atomic, so a worker dying halfway cannot lose an entry (taken out of the set but never
 // appended) or move it twice. Streams are chosen by the member's prefix.
+// KEYS: publishes, plugs and polls, the marker, the publish / plug / poll streams.
+// ARGV: the publish horizon (ms), now (ms), the most to move.
 const MOVE_LUA: &str = r"
-if redis.call('EXISTS', KEYS[2]) == 0 then return {-1, false} end
-local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
-for i = 1, #items, 2 do
-  local member = items[i]
-  local kind = string.sub(member, 1, 4)
-  local stream = KEYS[3]
-  if kind == 'plg:' then stream = KEYS[4] elseif kind == 'pol:' then stream = KEYS[5] end
-  redis.call('XADD', stream, '*', 'm', member, 'due', items[i + 1])
-  redis.call('ZREM', KEYS[1], member)
+if redis.call('EXISTS', KEYS[3]) == 0 then return {-1, false} end
+local limit = tonumber(ARGV[3])
+local moved = 0
+local function take(set, upto)
+  if moved >= limit then return end
+  local items = redis.call('ZRANGEBYSCORE', set, '-inf', upto, 'WITHSCORES', 'LIMIT', 0, limit - moved)
+  for i = 1, #items, 2 do
+    local member = items[i]
+    local kind = string.sub(member, 1, 4)
+    local stream = KEYS[4]
+    if kind == 'plg:' then stream = KEYS[5] elseif kind == 'pol:' then stream = KEYS[6] end
+    redis.call('XADD', stream, '*', 'm', member, 'due', items[i + 1])
+    redis.call('ZREM', set, member)
+  end
+  moved = moved + #items / 2
 end
-local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local n = false
-if #nxt == 2 then n = nxt[2] end
-return {#items / 2, n}
+take(KEYS[1], ARGV[1])
+take(KEYS[2], ARGV[2])
+-- A publish becomes movable when the horizon reaches it, a plug or poll when now does.
+local soonest = false
+local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #head == 2 then soonest = tonumber(head[2]) - math.max(tonumber(ARGV[1]) - tonumber(ARGV[2]), 0) end
+head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if #head == 2 and (not soonest or tonumber(head[2]) < soonest) then soonest = tonumber(head[2]) end
+if soonest then soonest = string.format('%d', soonest) end
+return {moved, soonest}
 ";
 
-/// Moves up to `limit` entries due by `until` into their streams.
+/// Moves up to `limit` entries into their streams: publishes due by `publish_until` (claimed
+/// early, they wait for their instant in the handler), plugs and polls due by `now`.
 pub async fn move_due(
     redis: &Redis,
-    until: DateTime<Utc>,
+    publish_until: DateTime<Utc>,
+    now: DateTime<Utc>,
     limit: u32,
 ) -> Result<Moved, QueueError> {
     static SCRIPT: std::sync::LazyLock<Script> =
@@ -199,6 +229,7 @@ pub async fn move_due(
     let script = &*SCRIPT;
     let keys = vec![
         redis.key(DUE_KEY),
+        redis.key(ON_TIME_KEY),
         redis.key(BUILT_KEY),
         redis.key(PUBLISH_STREAM),
         redis.key(PLUG_STREAM),
@@ -208,7 +239,11 @@ pub async fn move_due(
         .evalsha_with_reload(
             redis.client(),
             keys,
-            vec![until.timestamp_millis().to_string(), limit.to_string()],
+            vec![
+                publish_until.timestamp_millis().to_string(),
+                now.timestamp_millis().to_string(),
+                limit.to_string(),
+            ],
         )
         .await?;
     if count < 0 {
@@ -216,37 +251,8 @@ pub async fn move_due(
     }
     Ok(Moved::Moved {
         count: count.unsigned_abs(),
-        next: next.and_then(|s| s.parse::<f64>().ok()).map(|ms| {
-            #[allow(clippy::cast_possible_truncation)]
-            let ms = ms as i64;
-            ms
-        }),
+        next: next.and_then(|s| s.parse::<i64>().ok()),
     })
-}
-
-/// The entry at the head of the index, if any (for the mover's sleep and the stream-depth
-/// metric).
-pub async fn first_due(redis: &Redis) -> Result<Option<DateTime<Utc>>, QueueError> {
-    let first: Vec<(String, f64)> = redis
-        .client()
-        .zrange(
-            redis.key(DUE_KEY),
-            ZRange {
-                kind: ZRangeKind::Inclusive,
-                range: 0.into(),
-            },
-            ZRange {
-                kind: ZRangeKind::Inclusive,
-                range: 0.into(),
-            },
-            None,
-            false,
-            None,
-            true,
-        )
-        .await?;
-    #[allow(clippy::cast_possible_truncation)]
-    Ok(first.first().map(|(_, ms)| from_millis(*ms as i64)))
 }
 
 /// Why the index could not be rebuilt.
@@ -371,15 +377,19 @@ pub async fn rebuild(
         }
     }
 
-    for chunk in entries.chunks(1000) {
-        let values: Vec<(f64, String)> = chunk
-            .iter()
-            .map(|(due, at)| (score(*at), due.member()))
-            .collect();
-        let _: i64 = redis
-            .client()
-            .zadd(redis.key(DUE_KEY), None, None, false, false, values)
-            .await?;
+    for key in [DUE_KEY, ON_TIME_KEY] {
+        let of_key: Vec<&(Due, DateTime<Utc>)> =
+            entries.iter().filter(|(due, _)| due.key() == key).collect();
+        for chunk in of_key.chunks(1000) {
+            let values: Vec<(f64, String)> = chunk
+                .iter()
+                .map(|(due, at)| (score(*at), due.member()))
+                .collect();
+            let _: i64 = redis
+                .client()
+                .zadd(redis.key(key), None, None, false, false, values)
+                .await?;
+        }
     }
     let _: () = redis
         .client()

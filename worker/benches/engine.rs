@@ -505,7 +505,10 @@ async fn plug_run(bench: &Bench) {
     let redis = &bench.stores.redis;
     let _: i64 = fred::interfaces::KeysInterface::del(
         redis.client(),
-        redis.key(omniplug_core::schedule::DUE_KEY),
+        vec![
+            redis.key(omniplug_core::schedule::DUE_KEY),
+            redis.key(omniplug_core::schedule::ON_TIME_KEY),
+        ],
     )
     .await
     .expect("clear the index");

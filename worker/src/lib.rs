@@ -187,11 +187,17 @@ impl Worker {
         Ok(schedule::rebuild(&self.stores().db, &self.stores().redis, now, None).await?)
     }
 
-    /// Moves what is due by `until` into the streams; rebuilds first if Redis lost the index.
-    pub async fn move_due(&self, until: DateTime<Utc>) -> Result<(u64, Option<i64>), WorkerError> {
+    /// Moves into the streams the publishes due by `publish_until` and the plugs and polls
+    /// due by `now`; rebuilds first if Redis lost the index. Returns how many moved and when
+    /// (ms, on `now`'s clock) the next entry becomes movable.
+    pub async fn move_due(
+        &self,
+        publish_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(u64, Option<i64>), WorkerError> {
         let mut total = 0;
         loop {
-            match schedule::move_due(&self.stores().redis, until, BATCH).await? {
+            match schedule::move_due(&self.stores().redis, publish_until, now, BATCH).await? {
                 Moved::IndexMissing => {
                     tracing::warn!("the due index is gone (Redis restarted empty?); rebuilding");
                     self.ensure_groups().await?;
@@ -423,7 +429,7 @@ impl Worker {
             maintenance: self.housekeeping(now).await?,
             ..StepReport::default()
         };
-        report.moved = self.move_due(now).await?.0;
+        report.moved = self.move_due(now, now).await?.0;
         let mut entries = self.reclaim().await?;
         loop {
             entries.extend(self.read(BATCH).await?);
@@ -436,7 +442,7 @@ impl Worker {
                 }
             }
             // Handlers may have made new work due already (a threshold met, a retry).
-            report.moved += self.move_due(now).await?.0;
+            report.moved += self.move_due(now, now).await?.0;
         }
         Ok(report)
     }
@@ -447,9 +453,9 @@ impl Worker {
         Ok(())
     }
 
-    /// How far ahead to hand out work: the prefetch, or the busy prefetch when that much time
-    /// holds over `busy_entries` entries (everyone posting at 09:00), so claiming them all is
-    /// done before their instant instead of after it.
+    /// How far ahead to hand out publishes (plugs and polls go at their time): the prefetch,
+    /// or the busy prefetch when that much time holds over `busy_entries` publishes (everyone
+    /// posting at 09:00), so claiming them all is done before their instant instead of after.
     async fn lookahead(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let normal =
             now + chrono::Duration::from_std(self.engine.settings.prefetch).unwrap_or_default();
@@ -475,9 +481,9 @@ impl Worker {
         loop {
             let now = Utc::now();
             let until = self.lookahead(now).await;
-            let nap = match self.move_due(until).await {
+            let nap = match self.move_due(until, now).await {
                 Ok((_, Some(next))) => {
-                    let wait = next - until.timestamp_millis();
+                    let wait = next - now.timestamp_millis();
                     Duration::from_millis(u64::try_from(wait).unwrap_or(0)).min(MOVER_NAP)
                 }
                 Ok((_, None)) => MOVER_NAP,
@@ -564,8 +570,7 @@ impl Worker {
                 metrics::gauge!("omniplug_stream_depth", "stream" => stream).set(len as f64);
             }
         }
-        let due: Result<u64, RedisError> = redis.client().zcard(redis.key(schedule::DUE_KEY)).await;
-        if let Ok(due) = due {
+        if let Ok(due) = schedule::len(redis).await {
             #[allow(clippy::cast_precision_loss)]
             metrics::gauge!("omniplug_due_index_size").set(due as f64);
         }

@@ -149,6 +149,61 @@ async fn the_same_stream_entry_delivered_twice_publishes_once() {
 }
 
 #[tokio::test]
+async fn publishes_are_handed_out_ahead_but_plugs_and_polls_only_at_their_time() {
+    // A crowd due soon widens the publish horizon; a plug or poll handed out that early would
+    // find itself not due and put itself back, round after round (seen as thousands of useless
+    // engagement reads of the database in the benchmark).
+    let rig = Rig::new().await;
+    let worker = rig.worker(fast()).await;
+    let now = Utc::now();
+    let soon = rig
+        .schedule("Ten seconds from now", now + secs(10), None)
+        .await;
+    let redis = &rig.stores.redis;
+    let (plug, poll) = (Due::Plug(Uuid::now_v7()), Due::Poll(Uuid::now_v7()));
+    schedule::add(redis, plug, now + secs(10))
+        .await
+        .expect("plug");
+    schedule::add(redis, poll, now + secs(12))
+        .await
+        .expect("poll");
+    let depth = |stream: &'static str| {
+        let key = redis.key(stream);
+        async move {
+            let len: u64 = redis.client().xlen(key).await.expect("xlen");
+            len
+        }
+    };
+
+    let (moved, next) = worker.move_due(now + secs(30), now).await.expect("move");
+    assert_eq!(moved, 1, "only the publish");
+    assert_eq!(depth(PUBLISH_STREAM).await, 1);
+    assert_eq!(depth(omniplug_core::queue::PLUG_STREAM).await, 0);
+    assert_eq!(depth(omniplug_core::queue::POLL_STREAM).await, 0);
+    assert_eq!(
+        next,
+        Some((now + secs(10)).timestamp_millis()),
+        "the mover wakes for the plug"
+    );
+    assert!(
+        schedule::due_at(redis, Due::Publish(soon.targets[0].id))
+            .await
+            .expect("score")
+            .is_none()
+    );
+
+    // At their time they go.
+    let (moved, next) = worker
+        .move_due(now + secs(40), now + secs(12))
+        .await
+        .expect("move");
+    assert_eq!(moved, 2);
+    assert_eq!(depth(omniplug_core::queue::PLUG_STREAM).await, 1);
+    assert_eq!(depth(omniplug_core::queue::POLL_STREAM).await, 1);
+    assert_eq!(next, None, "nothing left");
+}
+
+#[tokio::test]
 async fn edits_and_deletes_after_queueing_win() {
     let rig = Rig::new().await;
     let worker = rig.worker(fast()).await;
@@ -156,7 +211,7 @@ async fn edits_and_deletes_after_queueing_win() {
     let edited = rig.schedule("First draft", now, None).await;
     let deleted = rig.schedule("Never mind", now, None).await;
     // Both are in the stream already…
-    let (moved, _) = worker.move_due(now).await.expect("move");
+    let (moved, _) = worker.move_due(now, now).await.expect("move");
     assert_eq!(moved, 2);
     // …then one is rewritten and the other deleted.
     let mut input = PostInput {
@@ -217,6 +272,7 @@ async fn a_lost_index_is_rebuilt_and_everything_still_goes_out() {
     let redis = &rig.stores.redis;
     let everything: Vec<String> = [
         schedule::DUE_KEY,
+        schedule::ON_TIME_KEY,
         schedule::BUILT_KEY,
         PUBLISH_STREAM,
         omniplug_core::queue::PLUG_STREAM,
