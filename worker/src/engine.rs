@@ -2013,13 +2013,14 @@ mod tests {
             (at - woke).num_milliseconds()
         );
         assert!(
-            woke - at < chrono::Duration::milliseconds(100),
+            // Loose: the test suite shares two cores; the fault caught is a wake-up a second off.
+            woke - at < chrono::Duration::milliseconds(300),
             "woke {} ms late",
             (woke - at).num_milliseconds()
         );
         // An instant already past returns at once.
         let before = std::time::Instant::now();
         super::sleep_until_wall(woke - chrono::Duration::seconds(5)).await;
-        assert!(before.elapsed() < std::time::Duration::from_millis(5));
+        assert!(before.elapsed() < std::time::Duration::from_millis(100));
     }
 }
