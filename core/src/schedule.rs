@@ -104,6 +104,24 @@ pub async fn add(redis: &Redis, due: Due, at: DateTime<Utc>) -> Result<(), Queue
     Ok(())
 }
 
+/// Puts `due` in the index at `at` to be handed out at that time, not ahead of it, whatever
+/// its kind: the end of a lease on a publish (the target is someone's until then, and a
+/// handler reaching it early would only put it back, again and again until the lease ends).
+pub async fn add_at_its_time(redis: &Redis, due: Due, at: DateTime<Utc>) -> Result<(), QueueError> {
+    let _: i64 = redis
+        .client()
+        .zadd(
+            redis.key(ON_TIME_KEY),
+            None,
+            None,
+            false,
+            false,
+            (score(at), due.member()),
+        )
+        .await?;
+    Ok(())
+}
+
 /// Puts `due` in the index at `at` unless it is already due earlier (engagement polls: one
 /// member per connection, due at its most urgent target).
 pub async fn add_no_later(redis: &Redis, due: Due, at: DateTime<Utc>) -> Result<(), QueueError> {
@@ -318,13 +336,15 @@ pub async fn rebuild(
             .await?;
         live.extend(ids);
     }
+    // Leases end at their time (see `add_at_its_time`).
+    let mut lease_ends: Vec<(Due, DateTime<Utc>)> = Vec::new();
     for target in waiting.into_iter().filter(|t| live.contains(&t.post_id)) {
-        let at = match target.state {
-            TargetState::Publishing => target.lease_until.unwrap_or(now),
-            _ => target.next_attempt_at.unwrap_or(now),
+        let (at, list) = match target.state {
+            TargetState::Publishing => (target.lease_until.unwrap_or(now), &mut lease_ends),
+            _ => (target.next_attempt_at.unwrap_or(now), &mut entries),
         };
         if within(at) {
-            entries.push((Due::Publish(target.id), at));
+            list.push((Due::Publish(target.id), at));
         }
     }
 
@@ -378,8 +398,11 @@ pub async fn rebuild(
     }
 
     for key in [DUE_KEY, ON_TIME_KEY] {
-        let of_key: Vec<&(Due, DateTime<Utc>)> =
-            entries.iter().filter(|(due, _)| due.key() == key).collect();
+        let of_key: Vec<&(Due, DateTime<Utc>)> = entries
+            .iter()
+            .filter(|(due, _)| due.key() == key)
+            .chain(lease_ends.iter().filter(|_| key == ON_TIME_KEY))
+            .collect();
         for chunk in of_key.chunks(1000) {
             let values: Vec<(f64, String)> = chunk
                 .iter()
@@ -395,7 +418,7 @@ pub async fn rebuild(
         .client()
         .set(redis.key(BUILT_KEY), now.timestamp(), None, None, false)
         .await?;
-    Ok(entries.len())
+    Ok(entries.len() + lease_ends.len())
 }
 
 #[cfg(test)]

@@ -360,6 +360,16 @@ impl Engine {
         }
     }
 
+    /// Comes back to a leased target when its lease ends, not before (see
+    /// [`schedule::add_at_its_time`]).
+    async fn index_lease_end(&self, target_id: Uuid, at: DateTime<Utc>) {
+        if let Err(err) =
+            schedule::add_at_its_time(&self.stores.redis, Due::Publish(target_id), at).await
+        {
+            tracing::warn!(error = %err, %target_id, "could not index a lease end; the sweep will");
+        }
+    }
+
     async fn index_poll(&self, connection: Uuid, at: DateTime<Utc>) {
         if let Err(err) =
             schedule::add_no_later(&self.stores.redis, Due::Poll(connection), at).await
@@ -549,7 +559,7 @@ impl Engine {
             TargetState::Publishing => match target.lease_until {
                 Some(lease) if lease > now => {
                     // Its worker is on it; come back when the lease ends in case it dies.
-                    self.index(Due::Publish(target.id), lease).await;
+                    self.index_lease_end(target.id, lease).await;
                     Ok(Outcome::Stale)
                 }
                 _ => self.settle_target(post, target, now, slot).await,
@@ -906,7 +916,7 @@ impl Engine {
                 tracing::warn!(%message, target_id = %target.id, "publish interrupted by our store");
                 // Leave it PUBLISHING: the lease's end settles it.
                 if let Some(lease) = target.lease_until {
-                    self.index(Due::Publish(target.id), lease).await;
+                    self.index_lease_end(target.id, lease).await;
                 }
                 (Outcome::Retry, None)
             }
@@ -1102,7 +1112,7 @@ impl Engine {
             .exec(self.db())
             .await?;
         if changed.rows_affected == 1 {
-            self.index(Due::Publish(target.id), until).await;
+            self.index_lease_end(target.id, until).await;
             Ok(Outcome::Retry)
         } else {
             Ok(Outcome::Stale)

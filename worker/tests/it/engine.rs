@@ -149,7 +149,7 @@ async fn the_same_stream_entry_delivered_twice_publishes_once() {
 }
 
 #[tokio::test]
-async fn publishes_are_handed_out_ahead_but_plugs_and_polls_only_at_their_time() {
+async fn publishes_are_handed_out_ahead_but_plugs_polls_and_lease_ends_only_at_their_time() {
     // A crowd due soon widens the publish horizon; a plug or poll handed out that early would
     // find itself not due and put itself back, round after round (seen as thousands of useless
     // engagement reads of the database in the benchmark).
@@ -167,6 +167,10 @@ async fn publishes_are_handed_out_ahead_but_plugs_and_polls_only_at_their_time()
     schedule::add(redis, poll, now + secs(12))
         .await
         .expect("poll");
+    // So is the end of a lease on a publish (its worker may still be calling the network).
+    schedule::add_at_its_time(redis, Due::Publish(Uuid::now_v7()), now + secs(11))
+        .await
+        .expect("lease end");
     let depth = |stream: &'static str| {
         let key = redis.key(stream);
         async move {
@@ -197,7 +201,8 @@ async fn publishes_are_handed_out_ahead_but_plugs_and_polls_only_at_their_time()
         .move_due(now + secs(40), now + secs(12))
         .await
         .expect("move");
-    assert_eq!(moved, 2);
+    assert_eq!(moved, 3);
+    assert_eq!(depth(PUBLISH_STREAM).await, 2);
     assert_eq!(depth(omniplug_core::queue::PLUG_STREAM).await, 1);
     assert_eq!(depth(omniplug_core::queue::POLL_STREAM).await, 1);
     assert_eq!(next, None, "nothing left");
