@@ -90,47 +90,36 @@ pub fn from_millis(ms: i64) -> DateTime<Utc> {
 
 /// Puts `due` in the index at `at` (moving it if it is there already).
 pub async fn add(redis: &Redis, due: Due, at: DateTime<Utc>) -> Result<(), QueueError> {
-    let _: i64 = redis
-        .client()
-        .zadd(
-            redis.key(due.key()),
-            None,
-            None,
-            false,
-            false,
-            (score(at), due.member()),
-        )
-        .await?;
-    Ok(())
+    put(redis, due.key(), due, at, None).await
 }
 
 /// Puts `due` in the index at `at` to be handed out at that time, not ahead of it, whatever
 /// its kind: the end of a lease on a publish (the target is someone's until then, and a
 /// handler reaching it early would only put it back, again and again until the lease ends).
 pub async fn add_at_its_time(redis: &Redis, due: Due, at: DateTime<Utc>) -> Result<(), QueueError> {
-    let _: i64 = redis
-        .client()
-        .zadd(
-            redis.key(ON_TIME_KEY),
-            None,
-            None,
-            false,
-            false,
-            (score(at), due.member()),
-        )
-        .await?;
-    Ok(())
+    put(redis, ON_TIME_KEY, due, at, None).await
 }
 
 /// Puts `due` in the index at `at` unless it is already due earlier (engagement polls: one
 /// member per connection, due at its most urgent target).
 pub async fn add_no_later(redis: &Redis, due: Due, at: DateTime<Utc>) -> Result<(), QueueError> {
+    put(redis, due.key(), due, at, Some(Ordering::LessThan)).await
+}
+
+/// `ZADD` of `due` at `at` into the set `key`, only when `ordering` allows (`LT`: earlier).
+async fn put(
+    redis: &Redis,
+    key: &str,
+    due: Due,
+    at: DateTime<Utc>,
+    ordering: Option<Ordering>,
+) -> Result<(), QueueError> {
     let _: i64 = redis
         .client()
         .zadd(
-            redis.key(due.key()),
+            redis.key(key),
             None,
-            Some(Ordering::LessThan),
+            ordering,
             false,
             false,
             (score(at), due.member()),
