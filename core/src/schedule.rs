@@ -294,7 +294,10 @@ pub async fn rebuild(
 ) -> Result<usize, RebuildError> {
     let horizon = ahead.map(|a| now + a);
     let within = |at: DateTime<Utc>| horizon.is_none_or(|h| at <= h);
-    let mut entries: Vec<(Due, DateTime<Utc>)> = Vec::new();
+    // Publishes to hand out ahead of their time, and everything handed out at its time:
+    // plugs, polls and the ends of leases (see `add_at_its_time`).
+    let mut ahead_of_time: Vec<(Due, DateTime<Utc>)> = Vec::new();
+    let mut on_time: Vec<(Due, DateTime<Utc>)> = Vec::new();
 
     // Targets that are due (within the horizon), then only those whose post is still live.
     let mut waiting = post_target::Entity::find().filter(post_target::Column::State.is_in([
@@ -325,12 +328,10 @@ pub async fn rebuild(
             .await?;
         live.extend(ids);
     }
-    // Leases end at their time (see `add_at_its_time`).
-    let mut lease_ends: Vec<(Due, DateTime<Utc>)> = Vec::new();
     for target in waiting.into_iter().filter(|t| live.contains(&t.post_id)) {
         let (at, list) = match target.state {
-            TargetState::Publishing => (target.lease_until.unwrap_or(now), &mut lease_ends),
-            _ => (target.next_attempt_at.unwrap_or(now), &mut entries),
+            TargetState::Publishing => (target.lease_until.unwrap_or(now), &mut on_time),
+            _ => (target.next_attempt_at.unwrap_or(now), &mut ahead_of_time),
         };
         if within(at) {
             list.push((Due::Publish(target.id), at));
@@ -351,7 +352,7 @@ pub async fn rebuild(
             *slot = (*slot).min(at);
         }
     }
-    entries.extend(
+    on_time.extend(
         polls
             .into_iter()
             .filter(|(_, at)| within(*at))
@@ -382,17 +383,12 @@ pub async fn rebuild(
             _ => continue,
         };
         if within(at) {
-            entries.push((Due::Plug(plug.id), at));
+            on_time.push((Due::Plug(plug.id), at));
         }
     }
 
-    for key in [DUE_KEY, ON_TIME_KEY] {
-        let of_key: Vec<&(Due, DateTime<Utc>)> = entries
-            .iter()
-            .filter(|(due, _)| due.key() == key)
-            .chain(lease_ends.iter().filter(|_| key == ON_TIME_KEY))
-            .collect();
-        for chunk in of_key.chunks(1000) {
+    for (key, entries) in [(DUE_KEY, &ahead_of_time), (ON_TIME_KEY, &on_time)] {
+        for chunk in entries.chunks(1000) {
             let values: Vec<(f64, String)> = chunk
                 .iter()
                 .map(|(due, at)| (score(*at), due.member()))
@@ -407,7 +403,7 @@ pub async fn rebuild(
         .client()
         .set(redis.key(BUILT_KEY), now.timestamp(), None, None, false)
         .await?;
-    Ok(entries.len() + lease_ends.len())
+    Ok(ahead_of_time.len() + on_time.len())
 }
 
 #[cfg(test)]
