@@ -76,6 +76,9 @@ pub struct ConnectionsView {
     pub workspace: WorkspaceSummary,
     /// Whether the caller may connect, rename and disconnect (admins and owners).
     pub can_manage: bool,
+    /// Whether the caller may ask a network to check a connection (editors and up: a check
+    /// spends the network's request quota).
+    pub can_check: bool,
     /// Each network, in display order.
     pub networks: Vec<NetworkOption>,
     /// Connected accounts, oldest first.
@@ -105,6 +108,7 @@ pub async fn list_connections(workspace_id: String) -> Result<ConnectionsView, A
     Ok(ConnectionsView {
         workspace: crate::workspaces::ssr::summary(&stores, &access).await?,
         can_manage: access.can(Action::ManageConnections),
+        can_check: access.can(Action::WritePosts),
         networks,
         connections: rows.into_iter().map(ssr::card).collect(),
     })
@@ -211,12 +215,61 @@ pub async fn disconnect_connection(
     let (_, _, access) =
         crate::workspaces::ssr::access(&stores, &workspace_id, Action::ManageConnections).await?;
     let id = crate::workspaces::ssr::parse_id(&connection_id)?;
-    connections::disconnect(&stores.db, &access, id)
+    let (platform, account) = connections::disconnect(&stores.db, &access, id)
         .await
-        .map_err(connection_error)
+        .map_err(connection_error)?;
+    // The simulated account goes with its only connection: the hosted Sandbox forgets it.
+    if platform == Platform::Sandbox
+        && let Some(sandbox) = use_context::<omniplug_platforms::sandbox::HostedSandbox>()
+    {
+        sandbox.forget_account(platform, &account);
+    }
+    Ok(())
 }
 
-/// "Check now": asks the network whether the credentials still work (any member).
+/// The Sandbox's audience reacts to a post (editors and up in the workspace that connected the
+/// account it was posted from): sets its likes, comments and reposts, as other people would.
+/// `post` is the post's link or id. This is how people trying the Sandbox see a plug fire.
+#[server(endpoint = "sandbox_audience")]
+pub async fn sandbox_audience(
+    workspace_id: String,
+    post: String,
+    likes: u64,
+    #[server(default)] comments: u64,
+    #[server(default)] reposts: u64,
+) -> Result<(), AppError> {
+    use crate::error::ssr::{connection_error, fail};
+    use omniplug_core::{connections, tenancy::Action};
+    let stores = crate::auth::ssr::stores()?;
+    let (_, _, access) =
+        crate::workspaces::ssr::access(&stores, &workspace_id, Action::WritePosts).await?;
+    let sandbox = use_context::<omniplug_platforms::sandbox::HostedSandbox>().ok_or_else(|| {
+        fail(AppError::Invalid(
+            "The Sandbox network is turned off on this server.".into(),
+        ))
+    })?;
+    let not_found = || fail(AppError::NotFound);
+    let found = sandbox.find(&post).ok_or_else(not_found)?;
+    // Another workspace's post is "not found" too: its existence is not ours to confirm.
+    if !connections::has_account(&stores.db, &access, found.platform, &found.author)
+        .await
+        .map_err(connection_error)?
+    {
+        return Err(not_found());
+    }
+    let counts = omniplug_platforms::clients::Counts {
+        likes,
+        comments,
+        reposts,
+    };
+    if sandbox.set_counts(&found.id, counts) {
+        Ok(())
+    } else {
+        Err(not_found())
+    }
+}
+
+/// "Check now": asks the network whether the credentials still work (editors and up).
 #[server(endpoint = "check_connection")]
 pub async fn check_connection(
     workspace_id: String,
@@ -225,8 +278,9 @@ pub async fn check_connection(
     use crate::error::ssr::connection_error;
     use omniplug_core::{connections, tenancy::Action};
     let stores = crate::auth::ssr::stores()?;
+    // Editors and up: a check spends the network's request quota.
     let (_, _, access) =
-        crate::workspaces::ssr::access(&stores, &workspace_id, Action::Read).await?;
+        crate::workspaces::ssr::access(&stores, &workspace_id, Action::WritePosts).await?;
     let id = crate::workspaces::ssr::parse_id(&connection_id)?;
     let networks = ssr::networks(&stores);
     match connections::check(&stores.db, &stores.vault, &networks, &access, id).await {

@@ -95,6 +95,12 @@ pub struct Config {
     pub networks: NetworkSettings,
     /// Where uploaded media lives and how networks reach it.
     pub media: MediaSettings,
+    /// `OMNIPLUG_SANDBOX`: `on` (default) serves the simulated Sandbox network under
+    /// `/sandbox-network` so people can try OmniPlug without credentials; `off` does not.
+    pub sandbox: bool,
+    /// `OMNIPLUG_METRICS_TOKEN`: `/metrics` answers only requests bearing this token. Without
+    /// it, `/metrics` is open in development and not served at all in production.
+    pub metrics_token: Option<Secret<String>>,
 }
 
 /// Media storage: `OMNIPLUG_MEDIA_DIR` (default `<data dir>/media`), or an S3-compatible bucket
@@ -300,6 +306,17 @@ impl Config {
             public_url,
             networks,
             media,
+            sandbox: match get("OMNIPLUG_SANDBOX").as_deref() {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(other) => {
+                    return Err(ConfigError {
+                        var: "OMNIPLUG_SANDBOX",
+                        message: format!("{other:?} is neither on nor off"),
+                    });
+                }
+            },
+            metrics_token: get("OMNIPLUG_METRICS_TOKEN").map(Secret::new),
         })
     }
 

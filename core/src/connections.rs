@@ -128,6 +128,8 @@ type ClientCache = HashMap<(Platform, Option<String>), Arc<dyn Network>>;
 pub struct Networks {
     settings: NetworkSettings,
     public_url: String,
+    /// The Sandbox network is on (`OMNIPLUG_SANDBOX`).
+    sandbox: bool,
     /// One client per network and server: each owns a connection pool worth reusing.
     cache: Arc<Mutex<ClientCache>>,
 }
@@ -149,6 +151,7 @@ impl Networks {
         Self {
             settings: config.networks.clone(),
             public_url: config.public_url.clone(),
+            sandbox: config.sandbox,
             cache: Arc::default(),
         }
     }
@@ -181,6 +184,7 @@ impl Networks {
                     {
                         vec![app_vars(platform.slug()).1]
                     }
+                    Platform::Sandbox if !self.sandbox => vec!["OMNIPLUG_SANDBOX=on".to_owned()],
                     _ => Vec::new(),
                 };
                 NetworkInfo {
@@ -681,6 +685,12 @@ pub async fn connect_sandbox(
     access: &WorkspaceAccess,
 ) -> Result<ConnectionView, ConnectionError> {
     access.check(Action::ManageConnections)?;
+    if !networks.sandbox {
+        return Err(ConnectionError::NotConfigured {
+            network: Platform::Sandbox.display_name(),
+            vars: "OMNIPLUG_SANDBOX=on".into(),
+        });
+    }
     let suffix: String = new_secret()
         .chars()
         .filter(char::is_ascii_alphanumeric)
@@ -832,14 +842,16 @@ pub async fn rename(
 }
 
 /// Disconnects: the secrets are wiped at once; the row stays (hidden) so published posts keep
-/// their links, and reconnecting the same account brings its history back.
+/// their links, and reconnecting the same account brings its history back. Returns the
+/// network and the account's id there (the hosted Sandbox then forgets that account).
 pub async fn disconnect(
     db: &DatabaseConnection,
     access: &WorkspaceAccess,
     id: Uuid,
-) -> Result<(), ConnectionError> {
+) -> Result<(Platform, String), ConnectionError> {
     access.check(Action::ManageConnections)?;
     let row = find(db, access, id).await?;
+    let account = (Platform::from(row.platform), row.platform_user_id.clone());
     let by = person_name(db, access.user_id()).await?;
     let history = push_history(&row, "disconnected", by.as_deref(), None);
     let mut active = row.into_active_model();
@@ -853,7 +865,25 @@ pub async fn disconnect(
     active.updated_at = Set(Utc::now());
     active.update(db).await?;
     tracing::info!(connection_id = %id, "account disconnected");
-    Ok(())
+    Ok(account)
+}
+
+/// Whether the workspace has `account` on `platform` connected now (the hosted Sandbox asks
+/// before letting a member change a simulated post's audience).
+pub async fn has_account(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    platform: Platform,
+    account: &str,
+) -> Result<bool, ConnectionError> {
+    let found = pc::Entity::find()
+        .filter(pc::Column::WorkspaceId.eq(access.workspace_id()))
+        .filter(pc::Column::Platform.eq(PlatformKind::from(platform)))
+        .filter(pc::Column::PlatformUserId.eq(account))
+        .filter(pc::Column::DisconnectedAt.is_null())
+        .one(db)
+        .await?;
+    Ok(found.is_some())
 }
 
 /// "Check now": verifies the credentials with the network (refreshing first if due) and

@@ -80,9 +80,17 @@ test("compose with a likes plug, schedule, drag to the next day, publish now, an
   await expect(drawer.getByTestId("plug-story")).toContainText("Waiting for 5 likes");
 
   // The Sandbox's audience likes it past the threshold; the worker's next read fires the plug.
+  // Only a member of the post's workspace may do that, through the server function; the
+  // Sandbox itself no longer takes audience changes from anyone.
   const href = (await link.getAttribute("href"))!;
-  const liked = await page.request.post("/sandbox-network/_audience", { data: { post: href, likes: 12 } });
-  expect(liked.status(), await liked.text()).toBe(204);
+  const anonymous = await page.request.post("/sandbox-network/_audience", { data: { post: href, likes: 12 } });
+  expect(anonymous.status()).toBe(404);
+  const workspaceId = (await page.getByRole("combobox", { name: "Switch workspace" }).locator("option:checked").getAttribute("value"))!;
+  const liked = await page.request.post("/api/sandbox_audience", {
+    form: { workspace_id: workspaceId, post: href, likes: "12" },
+    headers: { accept: "application/json" },
+  });
+  expect(liked.status(), await liked.text()).toBe(200);
   await expect(drawer.getByTestId("plug-story")).toContainText("Fired", { timeout: 45_000 });
   await expect(drawer.getByTestId("plug-link")).toBeVisible();
   await expect(drawer.getByTestId("counts")).toContainText("12 likes");

@@ -63,23 +63,34 @@ pub fn build_router(state: AppState) -> Router {
     // Install the recorder before the first request so no request goes uncounted.
     omniplug_core::telemetry::prometheus();
     let routes = route_list();
+    // The Sandbox network, served in-process so a new user can try the whole loop without
+    // credentials; hosted, so each workspace sees only its own simulated accounts.
+    let public = &state.stores.config.public_url;
+    let sandbox = state.stores.config.sandbox.then(|| {
+        omniplug_platforms::sandbox::Sandbox::hosted(&omniplug_platforms::sandbox::Hosting {
+            public_url: format!("{public}{}", omniplug_core::connections::SANDBOX_MOUNT),
+            callback_prefix: format!("{public}/connections/callback/"),
+        })
+    });
+    let hosted = sandbox.as_ref().map(|(_, handle)| handle.clone());
     let context = {
         let stores = state.stores.clone();
-        move || provide_context(stores.clone())
+        move || {
+            provide_context(stores.clone());
+            if let Some(hosted) = &hosted {
+                provide_context(hosted.clone());
+            }
+        }
     };
     let shell = {
         let options = state.leptos_options.clone();
         move || app::shell(options.clone())
     };
-    // The Sandbox network, served in-process so a new user can try the whole loop without
-    // credentials (its accounts and posts live in memory until the server restarts).
-    let public = &state.stores.config.public_url;
-    let sandbox = omniplug_platforms::sandbox::Sandbox::router(&format!(
-        "{public}{}",
-        omniplug_core::connections::SANDBOX_MOUNT
-    ));
-    let router = Router::new()
-        .nest_service(omniplug_core::connections::SANDBOX_MOUNT, sandbox)
+    let mut router = Router::new();
+    if let Some((sandbox, _)) = sandbox {
+        router = router.nest_service(omniplug_core::connections::SANDBOX_MOUNT, sandbox);
+    }
+    let router = router
         .merge(routes::router())
         .merge(media::router())
         .leptos_routes_with_context(&state, routes, context.clone(), shell)

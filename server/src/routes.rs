@@ -183,8 +183,36 @@ async fn health_check(State(stores): State<Stores>) -> impl IntoResponse {
     (status, [(header::CACHE_CONTROL, "no-store")], Json(report))
 }
 
-/// `GET /metrics`: Prometheus text exposition.
-async fn metrics() -> impl IntoResponse {
+/// `GET /metrics`: Prometheus text exposition, for the bearer of `OMNIPLUG_METRICS_TOKEN`.
+/// Without a token it is open in development and absent (404) in production, so a public
+/// server does not show its traffic to strangers.
+async fn metrics(State(stores): State<Stores>, headers: HeaderMap) -> Response {
+    let config = &stores.config;
+    let allowed = match &config.metrics_token {
+        Some(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| {
+                // Digests are compared, not the tokens, so the time taken says nothing about
+                // how much of a guess was right.
+                let digest = |t: &str| ring::digest::digest(&ring::digest::SHA256, t.as_bytes());
+                digest(given).as_ref() == digest(token.expose()).as_ref()
+            }),
+        None => config.environment == omniplug_core::config::Environment::Development,
+    };
+    if !allowed {
+        return if config.metrics_token.is_some() {
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "Send the metrics token as a bearer token.",
+            )
+                .into_response()
+        } else {
+            StatusCode::NOT_FOUND.into_response()
+        };
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -192,4 +220,5 @@ async fn metrics() -> impl IntoResponse {
         )],
         omniplug_core::telemetry::prometheus().render(),
     )
+        .into_response()
 }

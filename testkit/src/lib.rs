@@ -97,5 +97,7 @@ pub fn test_config(db: &TestDatabase) -> Config {
             dir: db.dir.path().join("media"),
             ..MediaSettings::default()
         },
+        sandbox: true,
+        metrics_token: None,
     }
 }

@@ -158,10 +158,11 @@ pub fn ConnectionsPage() -> impl IntoView {
                     };
                     let ws_id = StoredValue::new(view.workspace.id.clone());
                     let can_manage = view.can_manage;
+                    let can_check = view.can_check;
                     let cards = view.networks.clone().into_iter().map(|network| {
                         let accounts: Vec<ConnectionCard> = view.connections.iter().filter(|c| c.platform == network.platform).cloned().collect();
                         view! {
-                            <NetworkCard network accounts can_manage ws_id begin bluesky sandbox rename disconnect check />
+                            <NetworkCard network accounts can_manage can_check ws_id begin bluesky sandbox rename disconnect check />
                         }
                     }).collect_view();
                     view! {
@@ -182,6 +183,7 @@ fn NetworkCard(
     network: NetworkOption,
     accounts: Vec<ConnectionCard>,
     can_manage: bool,
+    can_check: bool,
     ws_id: StoredValue<String>,
     begin: ServerAction<BeginConnect>,
     bluesky: ServerAction<ConnectBluesky>,
@@ -198,7 +200,7 @@ fn NetworkCard(
         .then(|| view! { <p class="muted">"No account connected yet."</p> });
     let rows = accounts
         .into_iter()
-        .map(|card| view! { <AccountRow card can_manage ws_id begin rename disconnect check /> })
+        .map(|card| view! { <AccountRow card can_manage can_check ws_id begin rename disconnect check /> })
         .collect_view();
     let connect = can_manage.then(|| match platform {
         _ if !network.available => view! {
@@ -266,6 +268,7 @@ fn BlueskyForm(ws_id: StoredValue<String>, bluesky: ServerAction<ConnectBluesky>
 fn AccountRow(
     card: ConnectionCard,
     can_manage: bool,
+    can_check: bool,
     ws_id: StoredValue<String>,
     begin: ServerAction<BeginConnect>,
     rename: ServerAction<RenameConnection>,
@@ -303,9 +306,11 @@ fn AccountRow(
             </div>
             {card.problem.clone().map(|p| view! { <p class="form-error">{p}</p> })}
             <div class="connection__actions">
-                <button type="button" class="button button--small" on:click=move |_| {
-                    check.dispatch(CheckConnection { workspace_id: ws_id.get_value(), connection_id: id.get_value() });
-                }>"Check now"</button>
+                {can_check.then(|| view! {
+                    <button type="button" class="button button--small" on:click=move |_| {
+                        check.dispatch(CheckConnection { workspace_id: ws_id.get_value(), connection_id: id.get_value() });
+                    }>"Check now"</button>
+                })}
                 {(can_manage && oauth && needs_reconnect).then(|| view! {
                     <button type="button" class="button button--small button--primary" on:click=move |_| {
                         begin.dispatch(BeginConnect { workspace_id: ws_id.get_value(), platform: platform_slug.into() });

@@ -40,11 +40,23 @@ pub(crate) fn routes() -> Router<Ctx> {
 }
 
 /// `com.atproto.sync.getBlob?did=…&cid=…`: an uploaded blob's bytes, as a PDS serves them.
-async fn get_blob(State(ctx): State<Ctx>, RawQuery(query): RawQuery) -> Response {
+async fn get_blob(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let q = pairs(&query.unwrap_or_default());
     let cid = q.get("cid").map_or("", String::as_str);
+    let did = q.get("did").map_or("", String::as_str);
+    // The token is looked up before the world is locked (the lock is not re-entrant).
+    let reader = ctx.reader(&headers);
     let world = ctx.world();
-    match world.uploads.get(cid) {
+    let readable = world.may_read(reader.as_deref(), did);
+    match world
+        .uploads
+        .get(cid)
+        .filter(|b| readable && b.owner == did)
+    {
         Some(blob) => (
             [(axum::http::header::CONTENT_TYPE, blob.mime.clone())],
             blob.bytes.clone(),
@@ -202,7 +214,7 @@ async fn get_session(State(ctx): State<Ctx>, Caller(did): Caller) -> Response {
 
 async fn upload_blob(
     State(ctx): State<Ctx>,
-    _caller: Caller,
+    Caller(did): Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -212,15 +224,18 @@ async fn upload_blob(
         .unwrap_or("application/octet-stream")
         .to_owned();
     let link = format!("bafkrei{}", random_hex());
-    ctx.world().uploads.insert(
+    let mut world = ctx.world();
+    let bytes = world.keep(&link, body.clone());
+    world.uploads.insert(
         link.clone(),
         SimMedia {
             id: link.clone(),
             alt: None,
             size: body.len(),
             url: None,
-            bytes: body.clone(),
+            bytes,
             mime: mime.clone(),
+            owner: did,
             ..SimMedia::default()
         },
     );
@@ -376,8 +391,13 @@ fn record_json(world: &super::World, post: &super::SimPost) -> Value {
     value
 }
 
-async fn get_record(State(ctx): State<Ctx>, RawQuery(query): RawQuery) -> Response {
+async fn get_record(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let q = pairs(&query.unwrap_or_default());
+    let reader = ctx.reader(&headers);
     let uri = format!(
         "at://{}/{}/{}",
         q.get("repo").map_or("", String::as_str),
@@ -385,7 +405,10 @@ async fn get_record(State(ctx): State<Ctx>, RawQuery(query): RawQuery) -> Respon
         q.get("rkey").map_or("", String::as_str)
     );
     let world = ctx.world();
-    match world.post(ctx.platform, &uri) {
+    let post = world
+        .post(ctx.platform, &uri)
+        .filter(|p| world.may_read(reader.as_deref(), &p.author));
+    match post {
         Some(post) => {
             Json(json!({ "uri": post.id, "cid": post.cid, "value": record_json(&world, post) }))
                 .into_response()
@@ -398,11 +421,23 @@ async fn get_record(State(ctx): State<Ctx>, RawQuery(query): RawQuery) -> Respon
     }
 }
 
-async fn list_records(State(ctx): State<Ctx>, RawQuery(query): RawQuery) -> Response {
+async fn list_records(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let q = pairs(&query.unwrap_or_default());
     let repo = q.get("repo").cloned().unwrap_or_default();
     let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(50);
+    let reader = ctx.reader(&headers);
     let world = ctx.world();
+    if !world.may_read(reader.as_deref(), &repo) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "RepoNotFound",
+            &format!("Could not find repo: {repo}"),
+        );
+    }
     let records: Vec<Value> = world
         .posts
         .iter()
@@ -414,7 +449,11 @@ async fn list_records(State(ctx): State<Ctx>, RawQuery(query): RawQuery) -> Resp
     Json(json!({ "records": records })).into_response()
 }
 
-async fn get_posts(State(ctx): State<Ctx>, _caller: Caller, RawQuery(query): RawQuery) -> Response {
+async fn get_posts(
+    State(ctx): State<Ctx>,
+    Caller(did): Caller,
+    RawQuery(query): RawQuery,
+) -> Response {
     let uris = all_values(&query.unwrap_or_default(), "uris");
     if uris.len() > 25 {
         return error(
@@ -427,6 +466,7 @@ async fn get_posts(State(ctx): State<Ctx>, _caller: Caller, RawQuery(query): Raw
     let posts: Vec<Value> = uris
         .iter()
         .filter_map(|uri| world.post(ctx.platform, uri))
+        .filter(|p| world.may_read(Some(&did), &p.author))
         .map(|p| {
             let counts = world.counts(p);
             let handle = world

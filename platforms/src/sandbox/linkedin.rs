@@ -283,17 +283,15 @@ async fn receive_video_part(
     body: Bytes,
 ) -> Response {
     let mut world = ctx.world();
-    let Some(media) = world.uploads.get_mut(&video) else {
+    let Some(media) = world.uploads.get(&video) else {
         return error(StatusCode::NOT_FOUND, "Unknown upload");
     };
     if part != media.segments {
         return error(StatusCode::BAD_REQUEST, "Parts must arrive in order");
     }
-    let mut bytes = media.bytes.to_vec();
-    bytes.extend_from_slice(&body);
-    media.bytes = bytes.into();
-    media.size = media.bytes.len();
-    media.segments += 1;
+    if let Some(media) = world.append(&video, &body) {
+        media.segments += 1;
+    }
     (
         StatusCode::OK,
         [(

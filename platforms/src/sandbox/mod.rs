@@ -9,7 +9,7 @@
 //! expired tokens.
 //!
 //! Tests start it in-process on port 0 with [`Sandbox::start`] and steer it with the methods
-//! below; the server mounts [`Sandbox::router`] to offer the Sandbox network to people.
+//! below; the server mounts [`Sandbox::hosted`] to offer the Sandbox network to people.
 
 // Handlers answer early with a ready `Response` (`Result<_, Response>`); it is big, and it is
 // what axum wants anyway.
@@ -188,6 +188,8 @@ pub struct SimMedia {
     pub expected: usize,
     /// Segments appended so far.
     pub segments: usize,
+    /// The account that uploaded it (Bluesky-shaped blobs; empty elsewhere).
+    pub owner: String,
 }
 
 /// A post on the simulated network.
@@ -251,14 +253,90 @@ struct World {
     uploads: HashMap<String, SimMedia>,
     containers: HashMap<String, Container>,
     faults: Vec<FaultRule>,
-    requests: Vec<Recorded>,
+    requests: std::collections::VecDeque<Recorded>,
+    /// Set when a server hosts the Sandbox for people (see [`Hosting`]); `None` in tests.
+    hosted: Option<HostedRules>,
+    /// Blobs whose bytes are kept, oldest first, and their total size (hosted only).
+    kept: std::collections::VecDeque<String>,
+    kept_bytes: usize,
     next_id: u64,
     token_ttl: Option<Duration>,
     curve: Option<Curve>,
     container_polls: u32,
 }
 
+/// What a hosted Sandbox enforces beyond the network shapes.
+#[derive(Debug, Clone)]
+struct HostedRules {
+    /// Consent pages send people back only to addresses below this.
+    callback_prefix: String,
+}
+
+/// In a hosted Sandbox the request log keeps this many requests, newest last...
+const HOSTED_LOG_ENTRIES: usize = 200;
+/// ...with at most this much of each body.
+const HOSTED_LOG_BODY: usize = 16 * 1024;
+/// A hosted Sandbox keeps the bytes of uploads up to this size (images; Bluesky's own image
+/// limit is 1,000,000 bytes), so posts read back with their pictures; larger ones (videos)
+/// are counted, not kept.
+const HOSTED_KEEP_BLOB: usize = 16 * 1024 * 1024;
+/// ...and at most this much of such bytes in all; past it, the oldest blobs lose theirs.
+const HOSTED_KEPT_TOTAL: usize = 32 * 1024 * 1024;
+
 impl World {
+    /// The bytes of an upload to keep: all of them in tests; in a hosted Sandbox only small
+    /// ones, within [`HOSTED_KEPT_TOTAL`] (the oldest kept blobs give theirs up first).
+    fn keep(&mut self, id: &str, bytes: Bytes) -> Bytes {
+        if self.hosted.is_none() {
+            return bytes;
+        }
+        if bytes.len() > HOSTED_KEEP_BLOB {
+            return Bytes::new();
+        }
+        self.kept_bytes += bytes.len();
+        self.kept.push_back(id.to_owned());
+        while self.kept_bytes > HOSTED_KEPT_TOTAL {
+            let Some(oldest) = self.kept.pop_front() else {
+                break;
+            };
+            if let Some(media) = self.uploads.get_mut(&oldest) {
+                self.kept_bytes = self.kept_bytes.saturating_sub(media.bytes.len());
+                media.bytes = Bytes::new();
+            }
+        }
+        bytes
+    }
+
+    /// Adds a chunk of a multi-part upload: kept whole in tests, only counted when hosted.
+    fn append(&mut self, id: &str, chunk: &[u8]) -> Option<&mut SimMedia> {
+        let hosted = self.hosted.is_some();
+        let media = self.uploads.get_mut(id)?;
+        if hosted {
+            media.size += chunk.len();
+        } else {
+            let mut bytes = media.bytes.to_vec();
+            bytes.extend_from_slice(chunk);
+            media.bytes = bytes.into();
+            media.size = media.bytes.len();
+        }
+        Some(media)
+    }
+
+    /// Whether `account` may read what belongs to `owner`: anyone in tests (public reads, as on
+    /// Bluesky), only the owner when hosted.
+    fn may_read(&self, account: Option<&str>, owner: &str) -> bool {
+        self.hosted.is_none() || account == Some(owner)
+    }
+
+    fn record(&mut self, recorded: Recorded) {
+        if self.hosted.is_some() {
+            while self.requests.len() >= HOSTED_LOG_ENTRIES {
+                self.requests.pop_front();
+            }
+        }
+        self.requests.push_back(recorded);
+    }
+
     fn now(&self) -> DateTime<Utc> {
         Utc::now() + self.clock
     }
@@ -401,6 +479,10 @@ pub(crate) struct Ctx {
     platform: Platform,
     /// The public address of this network's prefix (for upload URLs, permalinks).
     base: Arc<Mutex<String>>,
+    /// One large request body read at a time when hosted (see [`gate`]).
+    large_bodies: Arc<tokio::sync::Semaphore>,
+    /// Served by a server for people (see [`Hosting`]).
+    hosted: bool,
 }
 
 impl Ctx {
@@ -432,6 +514,11 @@ impl Ctx {
 
     fn base(&self) -> String {
         self.base.lock().map(|b| b.clone()).unwrap_or_default()
+    }
+
+    /// The account behind the request's token, if it carries a valid one.
+    pub(crate) fn reader(&self, headers: &HeaderMap) -> Option<String> {
+        self.authorize(headers).ok()
     }
 }
 
@@ -484,7 +571,7 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let world = Arc::new(Mutex::new(World::default()));
         let base = Arc::new(Mutex::new(format!("http://{addr}")));
-        let router = router_for(world.clone(), base.clone());
+        let router = router_for(world.clone(), base.clone(), false);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async {
@@ -503,13 +590,20 @@ impl Sandbox {
         })
     }
 
-    /// The Sandbox's router, for a server that serves it itself; `public_url` is where that
-    /// server is reachable (used in upload URLs and permalinks).
-    pub fn router(public_url: &str) -> Router {
-        router_for(
-            Arc::new(Mutex::new(World::default())),
-            Arc::new(Mutex::new(public_url.trim_end_matches('/').to_owned())),
-        )
+    /// The Sandbox as a server hosts it for people (see [`Hosting`]): its router, and a handle
+    /// the server uses to change a post's audience on behalf of the post's owner.
+    pub fn hosted(hosting: &Hosting) -> (Router, HostedSandbox) {
+        let world = Arc::new(Mutex::new(World {
+            hosted: Some(HostedRules {
+                callback_prefix: hosting.callback_prefix.clone(),
+            }),
+            ..World::default()
+        }));
+        let base = Arc::new(Mutex::new(
+            hosting.public_url.trim_end_matches('/').to_owned(),
+        ));
+        let router = router_for(world.clone(), base, true);
+        (router, HostedSandbox { world })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -630,7 +724,7 @@ impl Sandbox {
 
     /// Every request received so far.
     pub fn requests(&self) -> Vec<Recorded> {
-        self.world().requests.clone()
+        self.world().requests.iter().cloned().collect()
     }
 
     /// Stops serving.
@@ -665,13 +759,119 @@ pub fn client_for(platform: Platform, config: ClientConfig) -> Box<dyn Network> 
     }
 }
 
-fn router_for(world: Arc<Mutex<World>>, base: Arc<Mutex<String>>) -> Router {
+/// Where and how a server hosts the Sandbox for people.
+///
+/// A hosted Sandbox is shared by every workspace on the server, so it guards itself: each
+/// request but logging in and the OAuth steps needs a token of the network it calls (refused
+/// before its body is read), an account reads only its own posts and blobs, consent pages send
+/// people back only below `callback_prefix`, there is no `/_audience` (the server offers that
+/// to a post's owners through [`HostedSandbox`]), and memory is bounded: the request log is a
+/// short ring, only small uploads keep their bytes, and one large body is read at a time.
+#[derive(Debug, Clone)]
+pub struct Hosting {
+    /// Where the server serves the Sandbox (used in upload URLs and permalinks).
+    pub public_url: String,
+    /// Consent pages redirect only to addresses starting with this (the server's callback).
+    pub callback_prefix: String,
+}
+
+/// The server's handle on the Sandbox it hosts.
+#[derive(Debug, Clone)]
+pub struct HostedSandbox {
+    world: Arc<Mutex<World>>,
+}
+
+/// A post on the hosted Sandbox, found by its id or link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundPost {
+    /// The simulated network it is on.
+    pub platform: Platform,
+    /// Its id (`at://` URI, tweet id, …).
+    pub id: String,
+    /// The account that posted it.
+    pub author: String,
+}
+
+impl HostedSandbox {
+    fn world(&self) -> MutexGuard<'_, World> {
+        self.world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The post `key` names: its id, a link to it, or the last segment of either.
+    pub fn find(&self, key: &str) -> Option<FoundPost> {
+        let world = self.world();
+        find_post(&world, key).map(|i| {
+            let post = &world.posts[i];
+            FoundPost {
+                platform: post.platform,
+                id: post.id.clone(),
+                author: post.author.clone(),
+            }
+        })
+    }
+
+    /// Sets the counts of the post with this id (as other people liking and replying would).
+    pub fn set_counts(&self, id: &str, counts: Counts) -> bool {
+        let mut world = self.world();
+        match world.posts.iter_mut().find(|p| p.id == id) {
+            Some(post) => {
+                post.set = Some(counts);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forgets an account and everything it posted and uploaded (its connection is gone).
+    pub fn forget_account(&self, platform: Platform, account: &str) {
+        let mut world = self.world();
+        world
+            .accounts
+            .retain(|a| !(a.platform == platform && a.id == account));
+        world
+            .posts
+            .retain(|p| !(p.platform == platform && p.author == account));
+        world.tokens.retain(|_, t| t.account != account);
+        world.refresh_tokens.retain(|_, (_, a)| a != account);
+        world.codes.retain(|_, c| c.account != account);
+    }
+
+    /// How many bytes of uploads the hosted Sandbox holds now (bounded; for tests).
+    pub fn kept_bytes(&self) -> usize {
+        self.world().uploads.values().map(|m| m.bytes.len()).sum()
+    }
+
+    /// How many requests its log holds now (bounded; for tests).
+    pub fn logged_requests(&self) -> usize {
+        self.world().requests.len()
+    }
+}
+
+/// The index of the post `key` names (its id, or the last path segment of its id or link).
+fn find_post(world: &World, key: &str) -> Option<usize> {
+    let key = key.trim().trim_end_matches('/');
+    let tail = key.rsplit('/').next().unwrap_or(key);
+    if tail.is_empty() {
+        return None;
+    }
+    world
+        .posts
+        .iter()
+        .position(|p| p.id == key || p.id.rsplit('/').next() == Some(tail))
+}
+
+fn router_for(world: Arc<Mutex<World>>, base: Arc<Mutex<String>>, hosted: bool) -> Router {
     let mut router = Router::new();
+    let large_bodies = Arc::new(tokio::sync::Semaphore::new(1));
     for platform in Platform::ALL {
         let ctx = Ctx {
             world: world.clone(),
             platform,
             base: base.clone(),
+            large_bodies: large_bodies.clone(),
+            hosted,
         };
         let routes = match platform {
             Platform::X => x::routes(),
@@ -679,22 +879,78 @@ fn router_for(world: Arc<Mutex<World>>, base: Arc<Mutex<String>>) -> Router {
             Platform::Instagram => instagram::routes(),
             Platform::Bluesky | Platform::Sandbox => bluesky::routes(),
         };
-        let routes = routes
-            .layer(middleware::from_fn_with_state(
-                ctx.clone(),
-                record_and_inject,
-            ))
-            .with_state(ctx);
-        router = router.nest(prefix(platform), routes);
+        let mut routes = routes.layer(middleware::from_fn_with_state(
+            ctx.clone(),
+            record_and_inject,
+        ));
+        if hosted {
+            // Outermost: refuse before anything reads the body.
+            routes = routes.layer(middleware::from_fn_with_state(ctx.clone(), gate));
+        }
+        router = router.nest(prefix(platform), routes.with_state(ctx));
     }
-    router
-        .route(
+    if !hosted {
+        router = router.route(
             "/_audience",
             axum::routing::post(audience).with_state(world),
-        )
-        // The networks take large uploads (Bluesky videos up to 100,000,000 bytes); axum's
-        // default of 2 MB per request body would refuse them.
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        );
+    }
+    // The networks take large uploads (Bluesky videos up to 100,000,000 bytes); axum's
+    // default of 2 MB per request body would refuse them.
+    router.layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+}
+
+/// Requests a hosted Sandbox answers without an access token: logging in and the OAuth
+/// steps (which check their own codes and refresh tokens), and X's avatar pictures.
+fn open_without_token(platform: Platform, path: &str) -> bool {
+    match platform {
+        Platform::Bluesky | Platform::Sandbox => matches!(
+            path,
+            "/xrpc/com.atproto.server.createAccount"
+                | "/xrpc/com.atproto.server.createSession"
+                | "/xrpc/com.atproto.server.refreshSession"
+        ),
+        Platform::X => {
+            matches!(path, "/i/oauth2/authorize" | "/2/oauth2/token")
+                || path.starts_with("/avatars/")
+        }
+        Platform::LinkedIn => matches!(path, "/oauth/v2/authorization" | "/oauth/v2/accessToken"),
+        Platform::Instagram => matches!(
+            path,
+            "/oauth/authorize" | "/oauth/access_token" | "/access_token" | "/refresh_access_token"
+        ),
+    }
+}
+
+/// A body over this size is read only while holding the one large-body slot.
+const SMALL_BODY: u64 = 1024 * 1024;
+
+/// A hosted Sandbox's door (see [`Hosting`]): a request without a valid token is answered as
+/// the network answers it, before its body is read; a request with a large (or unknown-length)
+/// body waits for the one large-body slot, so a flood of big uploads is read one at a time.
+async fn gate(State(ctx): State<Ctx>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !open_without_token(ctx.platform, path)
+        && let Err(why) = ctx.authorize(request.headers())
+    {
+        return denied(ctx.platform, &why);
+    }
+    let length = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let has_body = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    if has_body && length.is_none_or(|n| n > SMALL_BODY) {
+        let Ok(_slot) = ctx.large_bodies.clone().acquire_owned().await else {
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        };
+        return next.run(request).await;
+    }
+    next.run(request).await
 }
 
 /// The largest request body the simulated networks read.
@@ -719,22 +975,16 @@ async fn audience(
     State(world): State<Arc<Mutex<World>>>,
     axum::Json(change): axum::Json<AudienceChange>,
 ) -> Response {
-    let key = change.post.trim().trim_end_matches('/');
-    let tail = key.rsplit('/').next().unwrap_or(key);
-    if tail.is_empty() {
+    if change.post.trim().trim_end_matches('/').is_empty() {
         return (StatusCode::BAD_REQUEST, "Name a post.").into_response();
     }
     let mut world = world
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let Some(post) = world
-        .posts
-        .iter_mut()
-        .find(|p| p.id == key || p.id.rsplit('/').next() == Some(tail))
-    else {
+    let Some(index) = find_post(&world, &change.post) else {
         return (StatusCode::NOT_FOUND, "No such post on the Sandbox.").into_response();
     };
-    post.set = Some(Counts {
+    world.posts[index].set = Some(Counts {
         likes: change.likes,
         comments: change.comments,
         reposts: change.reposts,
@@ -763,12 +1013,17 @@ async fn record_and_inject(State(ctx): State<Ctx>, request: Request, next: Next)
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
-        body: Bytes::copy_from_slice(&bytes),
+        // A hosted Sandbox logs only the start of each body (its log is a short ring).
+        body: Bytes::copy_from_slice(if ctx.hosted {
+            &bytes[..bytes.len().min(HOSTED_LOG_BODY)]
+        } else {
+            &bytes
+        }),
         headers: owned_headers(&parts.headers),
     };
     let fault = {
         let mut world = ctx.world();
-        world.requests.push(recorded);
+        world.record(recorded);
         if world.faults.is_empty() {
             None
         } else {
@@ -892,12 +1147,17 @@ pub(crate) fn consent(ctx: &Ctx, query: Option<String>) -> Response {
     let (Some(redirect), Some(state)) = (q.get("redirect_uri"), q.get("state")) else {
         return bad("redirect_uri and state are required");
     };
+    let mut world = ctx.world();
+    if let Some(rules) = &world.hosted
+        && !redirect.starts_with(&rules.callback_prefix)
+    {
+        return bad("redirect_uri is not registered for this app");
+    }
     let pkce = ctx.platform == Platform::X;
     if pkce && q.get("code_challenge_method").map(String::as_str) != Some("S256") {
         return bad("code_challenge_method must be S256");
     }
     let code = format!("sim-code-{}", random_hex());
-    let mut world = ctx.world();
     let account = world.consenting_account(ctx.platform);
     world.codes.insert(
         code.clone(),

@@ -153,19 +153,21 @@ async fn upload(State(ctx): State<Ctx>, _caller: Caller, Json(body): Json<Value>
     }
     let mut world = ctx.world();
     let id = (1_880_000_000_000_000_000u64 + world.next()).to_string();
+    let size = bytes.len();
+    let kept = world.keep(&id, bytes.into());
     world.uploads.insert(
         id.clone(),
         SimMedia {
             id: id.clone(),
             alt: None,
-            size: bytes.len(),
+            size,
             url: None,
             mime: body["media_type"].as_str().unwrap_or_default().to_owned(),
-            bytes: bytes.clone().into(),
+            bytes: kept,
             ..SimMedia::default()
         },
     );
-    Json(json!({ "data": { "id": id, "media_key": format!("3_{id}"), "expires_after_secs": 86_400, "size": bytes.len() } }))
+    Json(json!({ "data": { "id": id, "media_key": format!("3_{id}"), "expires_after_secs": 86_400, "size": size } }))
         .into_response()
 }
 
@@ -222,17 +224,15 @@ async fn upload_append(
         );
     };
     let mut world = ctx.world();
-    let Some(media) = world.uploads.get_mut(&id) else {
+    let Some(media) = world.uploads.get(&id) else {
         return error(StatusCode::BAD_REQUEST, "The media id is unknown.");
     };
     if body["segment_index"].as_u64() != Some(media.segments as u64) {
         return error(StatusCode::BAD_REQUEST, "Segments must arrive in order.");
     }
-    let mut bytes = media.bytes.to_vec();
-    bytes.extend_from_slice(&chunk);
-    media.bytes = bytes.into();
-    media.size = media.bytes.len();
-    media.segments += 1;
+    if let Some(media) = world.append(&id, &chunk) {
+        media.segments += 1;
+    }
     Json(json!({ "data": { "expires_at": 0 } })).into_response()
 }
 

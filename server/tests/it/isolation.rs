@@ -33,6 +33,7 @@ fn classify(endpoint: &str) -> Option<Scope> {
         "begin_connect" => Workspace(&["workspace_id", "platform"]),
         "connect_bluesky" => Workspace(&["workspace_id", "handle", "app_password", "server"]),
         "rename_connection" => Workspace(&["workspace_id", "connection_id", "label"]),
+        "sandbox_audience" => Workspace(&["workspace_id", "post", "likes"]),
         "disconnect_connection" | "check_connection" => {
             Workspace(&["workspace_id", "connection_id"])
         }
@@ -229,6 +230,8 @@ async fn every_workspace_scoped_server_function_answers_not_found_for_another_wo
                         "schedule" => "2030-01-07T09:00",
                         "view" => "month",
                         "day" => "",
+                        "post" => "at://did:plc:sandbox00000001/app.bsky.feed.post/1",
+                        "likes" => "500",
                         other => panic!("no value for {other}"),
                     };
                     (*field, value)

@@ -6,6 +6,7 @@ mod support;
 mod auth;
 mod connections;
 mod health;
+mod hostile;
 mod isolation;
 mod media;
 mod pages;

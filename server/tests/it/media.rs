@@ -101,9 +101,42 @@ async fn published_uri(app: &TestApp, post_id: &str) -> String {
     target.platform_post_id.expect("published")
 }
 
-/// Reads a published Bluesky-shaped post back from `xrpc` (a PDS or the Sandbox): each
-/// image's alt text and bytes.
-async fn images_of(xrpc: &str, uri: &str) -> Vec<(String, Vec<u8>)> {
+/// The access token of the account that published `uri` (the hosted Sandbox lets only the
+/// account itself read its posts and blobs back).
+async fn token_of(app: &TestApp, uri: &str) -> String {
+    let target = post_target::Entity::find()
+        .filter(post_target::Column::PlatformPostId.eq(uri))
+        .one(&app.stores.db)
+        .await
+        .expect("query")
+        .expect("the target that published it");
+    let networks = omniplug_core::connections::Networks::from_config(&app.stores.config);
+    let (_, credentials) = omniplug_core::connections::credentials(
+        &app.stores.db,
+        &app.stores.vault,
+        &networks,
+        target.connection_id,
+    )
+    .await
+    .expect("credentials");
+    credentials.tokens.access.expose().to_owned()
+}
+
+/// `GET url`, with `token` as the bearer when there is one.
+async fn read(url: String, token: Option<&str>) -> reqwest::Response {
+    let request = reqwest::Client::new().get(url);
+    match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    }
+    .send()
+    .await
+    .expect("GET")
+}
+
+/// Reads a published Bluesky-shaped post back from `xrpc` (a PDS or the Sandbox) as `token`'s
+/// account: each image's alt text and bytes.
+async fn images_of(xrpc: &str, uri: &str, token: Option<&str>) -> Vec<(String, Vec<u8>)> {
     let rest = uri.strip_prefix("at://").expect("at:// uri");
     let mut parts = rest.split('/');
     let (did, collection, rkey) = (
@@ -111,17 +144,16 @@ async fn images_of(xrpc: &str, uri: &str) -> Vec<(String, Vec<u8>)> {
         parts.next().expect("collection"),
         parts.next().expect("rkey"),
     );
-    let http = reqwest::Client::new();
-    let record: Value = http
-        .get(format!(
+    let record: Value = read(
+        format!(
             "{xrpc}/xrpc/com.atproto.repo.getRecord?repo={did}&collection={collection}&rkey={rkey}"
-        ))
-        .send()
-        .await
-        .expect("getRecord")
-        .json()
-        .await
-        .expect("json");
+        ),
+        token,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
     assert_eq!(
         record["value"]["embed"]["$type"], "app.bsky.embed.images",
         "{record}"
@@ -132,17 +164,15 @@ async fn images_of(xrpc: &str, uri: &str) -> Vec<(String, Vec<u8>)> {
         .expect("images")
     {
         let cid = image["image"]["ref"]["$link"].as_str().expect("blob cid");
-        let bytes = http
-            .get(format!(
-                "{xrpc}/xrpc/com.atproto.sync.getBlob?did={did}&cid={cid}"
-            ))
-            .send()
-            .await
-            .expect("getBlob")
-            .bytes()
-            .await
-            .expect("bytes")
-            .to_vec();
+        let bytes = read(
+            format!("{xrpc}/xrpc/com.atproto.sync.getBlob?did={did}&cid={cid}"),
+            token,
+        )
+        .await
+        .bytes()
+        .await
+        .expect("bytes")
+        .to_vec();
         images.push((image["alt"].as_str().unwrap_or_default().to_owned(), bytes));
     }
     images
@@ -482,7 +512,7 @@ async fn two_images_reach_the_sandbox_with_their_alt_text_and_read_back_identica
         omniplug_platforms::sandbox::prefix(Platform::Sandbox)
     );
     assert_eq!(
-        images_of(&xrpc, &uri).await,
+        images_of(&xrpc, &uri, Some(&token_of(&app, &uri).await)).await,
         vec![
             ("The first".to_owned(), first),
             ("The second".to_owned(), second)
@@ -520,7 +550,7 @@ async fn two_images_reach_a_real_bluesky_server_and_read_back_identical() {
     let uri = published_uri(&app, &id).await;
     assert!(uri.starts_with(&format!("at://{}/", account.did)), "{uri}");
     assert_eq!(
-        images_of(&pds, &uri).await,
+        images_of(&pds, &uri, None).await,
         vec![
             ("Landscape".to_owned(), first),
             ("Portrait".to_owned(), second)
@@ -700,7 +730,7 @@ async fn a_bucket_on_a_real_s3_compatible_server_stores_serves_publishes_and_del
         omniplug_platforms::sandbox::prefix(Platform::Sandbox)
     );
     assert_eq!(
-        images_of(&xrpc, &uri).await,
+        images_of(&xrpc, &uri, Some(&token_of(&app, &uri).await)).await,
         vec![("Square".to_owned(), picture)]
     );
 
@@ -728,37 +758,36 @@ fn clip_of(size: usize) -> Vec<u8> {
 }
 
 /// A Bluesky-shaped post's video: its alt text and bytes.
-async fn video_of(xrpc: &str, uri: &str) -> (String, Vec<u8>) {
+async fn video_of(xrpc: &str, uri: &str, token: Option<&str>) -> (String, Vec<u8>) {
     let rest = uri.strip_prefix("at://").expect("at:// uri");
     let parts: Vec<&str> = rest.split('/').collect();
-    let http = reqwest::Client::new();
-    let record: Value = http
-        .get(format!(
+    let record: Value = read(
+        format!(
             "{xrpc}/xrpc/com.atproto.repo.getRecord?repo={}&collection={}&rkey={}",
             parts[0], parts[1], parts[2]
-        ))
-        .send()
-        .await
-        .expect("getRecord")
-        .json()
-        .await
-        .expect("json");
+        ),
+        token,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
     let embed = &record["value"]["embed"];
     assert_eq!(embed["$type"], "app.bsky.embed.video", "{record}");
     assert_eq!(embed["video"]["mimeType"], "video/mp4", "{record}");
     let cid = embed["video"]["ref"]["$link"].as_str().expect("blob cid");
-    let bytes = http
-        .get(format!(
+    let bytes = read(
+        format!(
             "{xrpc}/xrpc/com.atproto.sync.getBlob?did={}&cid={cid}",
             parts[0]
-        ))
-        .send()
-        .await
-        .expect("getBlob")
-        .bytes()
-        .await
-        .expect("bytes")
-        .to_vec();
+        ),
+        token,
+    )
+    .await
+    .bytes()
+    .await
+    .expect("bytes")
+    .to_vec();
     (embed["alt"].as_str().unwrap_or_default().to_owned(), bytes)
 }
 
@@ -877,7 +906,7 @@ async fn one_video_reaches_every_network_the_way_each_takes_it() {
         omniplug_platforms::sandbox::prefix(Platform::Sandbox)
     );
     assert_eq!(
-        video_of(&xrpc, &uri).await,
+        video_of(&xrpc, &uri, Some(&token_of(&app, &uri).await)).await,
         ("Thirty seconds of launch".to_owned(), clip)
     );
 }
@@ -907,7 +936,7 @@ async fn a_video_reaches_a_real_bluesky_server_as_a_video_embed() {
     sent(&worker, &ada, &ws, &id).await;
     let uri = published_uri(&app, &id).await;
     assert_eq!(
-        video_of(&pds, &uri).await,
+        video_of(&pds, &uri, None).await,
         ("A short clip".to_owned(), clip)
     );
 }

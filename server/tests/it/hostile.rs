@@ -1,0 +1,312 @@
+//! What a stranger on the internet can try against a public OmniPlug, and the safe answer each
+//! gets: the hosted Sandbox network, its consent pages, `/metrics`.
+
+use chrono::Utc;
+use omniplug_core::{config::Secret, connections, entities::post_target};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::Value;
+
+use crate::support::{Browser, TestApp};
+
+/// Signs `name` up, connects a Sandbox account and publishes one post from it; returns the
+/// browser, workspace id, connection id and the post's `at://` URI.
+async fn published_on_sandbox(
+    app: &TestApp,
+    email: &str,
+    name: &str,
+) -> (Browser, String, String, String) {
+    let person = app.browser();
+    person.sign_up(email, name).await;
+    let ws = person.workspace_id().await;
+    let card = person.ok("connect_sandbox", &[("workspace_id", &ws)]).await;
+    let connection = card["id"].as_str().expect("connection").to_owned();
+    let draft = person
+        .ok(
+            "save_post",
+            &[
+                ("workspace_id", &ws),
+                ("post[text]", &format!("Hello from {name}")),
+                ("post[connection_ids][0]", &connection),
+            ],
+        )
+        .await;
+    let id = draft["id"].as_str().expect("id").to_owned();
+    person
+        .ok(
+            "publish_post_now",
+            &[("workspace_id", &ws), ("post_id", &id), ("version", "0")],
+        )
+        .await;
+    app.worker().await.step(Utc::now()).await.expect("step");
+    let target = post_target::Entity::find()
+        .filter(
+            post_target::Column::PostId.eq(sea_orm::prelude::Uuid::parse_str(&id).expect("uuid")),
+        )
+        .one(&app.stores.db)
+        .await
+        .expect("query")
+        .expect("target");
+    let uri = target.platform_post_id.expect("published");
+    (person, ws, connection, uri)
+}
+
+/// The Sandbox access token of a connection, as the worker would use it.
+async fn token_of(app: &TestApp, connection: &str) -> String {
+    let networks = connections::Networks::from_config(&app.stores.config);
+    let (_, credentials) = connections::credentials(
+        &app.stores.db,
+        &app.stores.vault,
+        &networks,
+        sea_orm::prelude::Uuid::parse_str(connection).expect("uuid"),
+    )
+    .await
+    .expect("credentials");
+    credentials.tokens.access.expose().to_owned()
+}
+
+/// `GET` below the Sandbox network, with `token` as the bearer when given.
+async fn xrpc_get(app: &TestApp, query: &str, token: Option<&str>) -> reqwest::Response {
+    let request =
+        reqwest::Client::new().get(app.url(&format!("/sandbox-network/sandbox/xrpc/{query}")));
+    match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    }
+    .send()
+    .await
+    .expect("GET sandbox")
+}
+
+fn did_of(uri: &str) -> &str {
+    uri.strip_prefix("at://")
+        .and_then(|rest| rest.split('/').next())
+        .expect("at:// uri")
+}
+
+#[tokio::test]
+async fn the_hosted_sandbox_keeps_each_workspaces_posts_to_itself() {
+    let app = TestApp::spawn().await;
+    let (ada, ada_ws, ada_connection, uri) =
+        published_on_sandbox(&app, "ada@example.com", "Ada").await;
+    let (bob_browser, bob_ws, bob_connection, _) =
+        published_on_sandbox(&app, "bob@example.com", "Bob").await;
+    let did = did_of(&uri);
+    let rkey = uri.rsplit('/').next().expect("rkey");
+    let reads = [
+        format!("com.atproto.repo.listRecords?repo={did}&collection=app.bsky.feed.post"),
+        format!("com.atproto.repo.getRecord?repo={did}&collection=app.bsky.feed.post&rkey={rkey}"),
+        format!("app.bsky.feed.getPosts?uris={uri}"),
+        format!("com.atproto.sync.getBlob?did={did}&cid=bafkrei0"),
+    ];
+
+    // Nobody without a token reads anything.
+    for read in &reads {
+        let response = xrpc_get(&app, read, None).await;
+        assert_eq!(response.status(), 401, "anonymous {read}");
+    }
+    // Nor writes: a large anonymous upload is refused before its body is read, and the
+    // audience endpoint the test Sandbox has does not exist on the hosted one.
+    let upload = reqwest::Client::new()
+        .post(app.url("/sandbox-network/sandbox/xrpc/com.atproto.repo.uploadBlob"))
+        .header("content-type", "video/mp4")
+        .body(vec![0u8; 8 * 1024 * 1024])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(upload.status(), 401);
+    let audience = reqwest::Client::new()
+        .post(app.url("/sandbox-network/_audience"))
+        .json(&serde_json::json!({ "post": uri, "likes": 500 }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(audience.status(), 404);
+
+    // Bob's own account cannot read Ada's posts either.
+    let bob = token_of(&app, &bob_connection).await;
+    let listed = xrpc_get(&app, &reads[0], Some(&bob)).await;
+    assert_eq!(listed.status(), 400, "Ada's repo is not Bob's to list");
+    let got = xrpc_get(&app, &reads[1], Some(&bob)).await;
+    assert_eq!(got.status(), 400, "Ada's record is not Bob's to read");
+    let posts: Value = xrpc_get(&app, &reads[2], Some(&bob))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(posts["posts"], serde_json::json!([]), "{posts}");
+
+    // Ada reads her own.
+    let mine = token_of(&app, &ada_connection).await;
+    let record: Value = xrpc_get(&app, &reads[1], Some(&mine))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(record["value"]["text"], "Hello from Ada", "{record}");
+
+    // Bob cannot set Ada's audience through the server function: for him her post does not exist.
+    let (status, _) = bob_browser
+        .err(
+            "sandbox_audience",
+            &[("workspace_id", &bob_ws), ("post", &uri), ("likes", "500")],
+        )
+        .await;
+    assert_eq!(status, 404);
+    // Nor through Ada's workspace, which he is not in.
+    let (status, _) = bob_browser
+        .err(
+            "sandbox_audience",
+            &[("workspace_id", &ada_ws), ("post", &uri), ("likes", "500")],
+        )
+        .await;
+    assert_eq!(status, 404);
+    let likes = |posts: &Value| posts["posts"][0]["likeCount"].as_u64();
+    let before: Value = xrpc_get(&app, &reads[2], Some(&mine))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_ne!(likes(&before), Some(500), "{before}");
+
+    // Ada can.
+    ada.ok(
+        "sandbox_audience",
+        &[
+            ("workspace_id", &ada_ws),
+            ("post", &uri),
+            ("likes", "12"),
+            ("comments", "3"),
+        ],
+    )
+    .await;
+    let after: Value = xrpc_get(&app, &reads[2], Some(&mine))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(likes(&after), Some(12), "{after}");
+    assert_eq!(after["posts"][0]["replyCount"].as_u64(), Some(3), "{after}");
+
+    // Disconnecting forgets the simulated account: its token no longer opens anything.
+    ada.ok(
+        "disconnect_connection",
+        &[
+            ("workspace_id", &ada_ws),
+            ("connection_id", &ada_connection),
+        ],
+    )
+    .await;
+    // (Bluesky answers an unknown token with 400 InvalidToken.)
+    let gone = xrpc_get(&app, &reads[1], Some(&mine)).await;
+    assert_eq!(gone.status(), 400);
+    let body: Value = gone.json().await.expect("json");
+    assert_eq!(body["error"], "InvalidToken", "{body}");
+}
+
+#[tokio::test]
+async fn sandbox_consent_pages_send_people_back_only_to_this_server() {
+    let app = TestApp::spawn().await;
+    let consent = |redirect: &str| {
+        app.url(&format!(
+            "/sandbox-network/linkedin/oauth/v2/authorization?response_type=code&client_id=app&state=s1&redirect_uri={redirect}"
+        ))
+    };
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let evil = http
+        .get(consent("https%3A%2F%2Fevil.example%2F"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(evil.status(), 400);
+    assert!(evil.headers().get("location").is_none());
+    let own = format!(
+        "{}/connections/callback/linkedin",
+        app.stores.config.public_url
+    );
+    let ours = http
+        .get(consent(&own.replace(':', "%3A").replace('/', "%2F")))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(ours.status(), 303);
+    let location = ours.headers()["location"].to_str().expect("ascii");
+    assert!(location.starts_with(&own), "{location}");
+}
+
+#[tokio::test]
+async fn an_operator_can_turn_the_sandbox_off() {
+    let app = TestApp::spawn_with(|config| config.sandbox = false).await;
+    let response = xrpc_get(&app, "com.atproto.server.getSession", None).await;
+    assert_eq!(response.status(), 404);
+    let ada = app.browser();
+    ada.sign_up("ada@example.com", "Ada").await;
+    let ws = ada.workspace_id().await;
+    let (status, message) = ada.err("connect_sandbox", &[("workspace_id", &ws)]).await;
+    assert_eq!(status, 400, "{message}");
+    assert!(message.contains("OMNIPLUG_SANDBOX=on"), "{message}");
+    let view = ada.ok("list_connections", &[("workspace_id", &ws)]).await;
+    let sandbox = view["networks"]
+        .as_array()
+        .expect("networks")
+        .iter()
+        .find(|n| n["platform"] == "sandbox")
+        .expect("sandbox listed")
+        .clone();
+    assert_eq!(sandbox["available"], false, "{sandbox}");
+}
+
+#[tokio::test]
+async fn made_up_methods_add_no_metric_series() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::new();
+    for junk in ["FROB", "XYZZY", "PLUGH"] {
+        http.request(
+            reqwest::Method::from_bytes(junk.as_bytes()).expect("method"),
+            app.url("/health"),
+        )
+        .send()
+        .await
+        .expect("request");
+    }
+    let text = app.get_metrics().await.text().await.expect("text");
+    for junk in ["FROB", "XYZZY", "PLUGH"] {
+        assert!(!text.contains(junk), "{junk} became a label");
+    }
+    assert!(text.contains("method=\"OTHER\""), "{text}");
+}
+
+#[tokio::test]
+async fn metrics_are_closed_in_production_and_open_to_the_token() {
+    let production = TestApp::spawn_with(|config| {
+        config.environment = omniplug_core::config::Environment::Production;
+    })
+    .await;
+    assert_eq!(production.get_metrics().await.status(), 404);
+
+    let app = TestApp::spawn_with(|config| {
+        config.metrics_token = Some(Secret::new("scrape-me-please".to_owned()));
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let metrics = |token: Option<&'static str>| {
+        let request = http.get(app.url("/metrics"));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+        .send()
+    };
+    assert_eq!(metrics(None).await.expect("GET").status(), 401);
+    assert_eq!(metrics(Some("guess")).await.expect("GET").status(), 401);
+    let open = metrics(Some("scrape-me-please")).await.expect("GET");
+    assert_eq!(open.status(), 200);
+    assert!(
+        open.text()
+            .await
+            .expect("text")
+            .contains("omniplug_http_requests_total")
+    );
+}
