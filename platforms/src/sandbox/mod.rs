@@ -276,9 +276,8 @@ struct HostedRules {
 const HOSTED_LOG_ENTRIES: usize = 200;
 /// ...with at most this much of each body.
 const HOSTED_LOG_BODY: usize = 16 * 1024;
-/// A hosted Sandbox keeps the bytes of uploads up to this size (images; Bluesky's own image
-/// limit is 1,000,000 bytes), so posts read back with their pictures; larger ones (videos)
-/// are counted, not kept.
+/// A hosted Sandbox keeps the bytes of uploads up to this size (images and short clips), so
+/// posts read back with their media; larger ones (long videos) are counted, not kept.
 const HOSTED_KEEP_BLOB: usize = 16 * 1024 * 1024;
 /// ...and at most this much of such bytes in all; past it, the oldest blobs lose theirs.
 const HOSTED_KEPT_TOTAL: usize = 32 * 1024 * 1024;
