@@ -2,11 +2,11 @@
 //! gets: the hosted Sandbox network, its consent pages, `/metrics`.
 
 use chrono::Utc;
-use omniplug_core::{config::Secret, connections, entities::post_target};
+use omniplug_core::{config::Secret, entities::post_target};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
-use crate::support::{Browser, TestApp};
+use crate::support::{Browser, TestApp, access_token, get_as};
 
 /// Signs `name` up, connects a Sandbox account and publishes one post from it; returns the
 /// browser, workspace id, connection id and the post's `at://` URI.
@@ -50,31 +50,22 @@ async fn published_on_sandbox(
     (person, ws, connection, uri)
 }
 
-/// The Sandbox access token of a connection, as the worker would use it.
+/// `GET` below the Sandbox network, with `token` as the bearer when given.
+async fn xrpc_get(app: &TestApp, query: &str, token: Option<&str>) -> reqwest::Response {
+    get_as(
+        app.url(&format!("/sandbox-network/sandbox/xrpc/{query}")),
+        token,
+    )
+    .await
+}
+
+/// The access token of a connection's account.
 async fn token_of(app: &TestApp, connection: &str) -> String {
-    let networks = connections::Networks::from_config(&app.stores.config);
-    let (_, credentials) = connections::credentials(
-        &app.stores.db,
-        &app.stores.vault,
-        &networks,
+    access_token(
+        app,
         sea_orm::prelude::Uuid::parse_str(connection).expect("uuid"),
     )
     .await
-    .expect("credentials");
-    credentials.tokens.access.expose().to_owned()
-}
-
-/// `GET` below the Sandbox network, with `token` as the bearer when given.
-async fn xrpc_get(app: &TestApp, query: &str, token: Option<&str>) -> reqwest::Response {
-    let request =
-        reqwest::Client::new().get(app.url(&format!("/sandbox-network/sandbox/xrpc/{query}")));
-    match token {
-        Some(token) => request.bearer_auth(token),
-        None => request,
-    }
-    .send()
-    .await
-    .expect("GET sandbox")
 }
 
 fn did_of(uri: &str) -> &str {

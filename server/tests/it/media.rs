@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::{
     connections::{app_with, app_with_config, connections_of, oauth, owner},
-    support::{Browser, TestApp, string_pairs},
+    support::{Browser, TestApp, access_token, get_as, string_pairs},
 };
 
 /// Saves a post with `media` (id, alt) for `connection`, then publishes it now; returns its id.
@@ -101,8 +101,7 @@ async fn published_uri(app: &TestApp, post_id: &str) -> String {
     target.platform_post_id.expect("published")
 }
 
-/// The access token of the account that published `uri` (the hosted Sandbox lets only the
-/// account itself read its posts and blobs back).
+/// The access token of the account that published `uri`.
 async fn token_of(app: &TestApp, uri: &str) -> String {
     let target = post_target::Entity::find()
         .filter(post_target::Column::PlatformPostId.eq(uri))
@@ -110,28 +109,20 @@ async fn token_of(app: &TestApp, uri: &str) -> String {
         .await
         .expect("query")
         .expect("the target that published it");
-    let networks = omniplug_core::connections::Networks::from_config(&app.stores.config);
-    let (_, credentials) = omniplug_core::connections::credentials(
-        &app.stores.db,
-        &app.stores.vault,
-        &networks,
-        target.connection_id,
-    )
-    .await
-    .expect("credentials");
-    credentials.tokens.access.expose().to_owned()
+    access_token(app, target.connection_id).await
 }
 
-/// `GET url`, with `token` as the bearer when there is one.
-async fn read(url: String, token: Option<&str>) -> reqwest::Response {
-    let request = reqwest::Client::new().get(url);
-    match token {
-        Some(token) => request.bearer_auth(token),
-        None => request,
-    }
-    .send()
+/// A blob's bytes, read back from `xrpc` as `token`'s account.
+async fn blob_of(xrpc: &str, did: &str, cid: &str, token: Option<&str>) -> Vec<u8> {
+    get_as(
+        format!("{xrpc}/xrpc/com.atproto.sync.getBlob?did={did}&cid={cid}"),
+        token,
+    )
     .await
-    .expect("GET")
+    .bytes()
+    .await
+    .expect("bytes")
+    .to_vec()
 }
 
 /// Reads a published Bluesky-shaped post back from `xrpc` (a PDS or the Sandbox) as `token`'s
@@ -144,7 +135,7 @@ async fn images_of(xrpc: &str, uri: &str, token: Option<&str>) -> Vec<(String, V
         parts.next().expect("collection"),
         parts.next().expect("rkey"),
     );
-    let record: Value = read(
+    let record: Value = get_as(
         format!(
             "{xrpc}/xrpc/com.atproto.repo.getRecord?repo={did}&collection={collection}&rkey={rkey}"
         ),
@@ -164,15 +155,7 @@ async fn images_of(xrpc: &str, uri: &str, token: Option<&str>) -> Vec<(String, V
         .expect("images")
     {
         let cid = image["image"]["ref"]["$link"].as_str().expect("blob cid");
-        let bytes = read(
-            format!("{xrpc}/xrpc/com.atproto.sync.getBlob?did={did}&cid={cid}"),
-            token,
-        )
-        .await
-        .bytes()
-        .await
-        .expect("bytes")
-        .to_vec();
+        let bytes = blob_of(xrpc, did, cid, token).await;
         images.push((image["alt"].as_str().unwrap_or_default().to_owned(), bytes));
     }
     images
@@ -761,7 +744,7 @@ fn clip_of(size: usize) -> Vec<u8> {
 async fn video_of(xrpc: &str, uri: &str, token: Option<&str>) -> (String, Vec<u8>) {
     let rest = uri.strip_prefix("at://").expect("at:// uri");
     let parts: Vec<&str> = rest.split('/').collect();
-    let record: Value = read(
+    let record: Value = get_as(
         format!(
             "{xrpc}/xrpc/com.atproto.repo.getRecord?repo={}&collection={}&rkey={}",
             parts[0], parts[1], parts[2]
@@ -776,18 +759,7 @@ async fn video_of(xrpc: &str, uri: &str, token: Option<&str>) -> (String, Vec<u8
     assert_eq!(embed["$type"], "app.bsky.embed.video", "{record}");
     assert_eq!(embed["video"]["mimeType"], "video/mp4", "{record}");
     let cid = embed["video"]["ref"]["$link"].as_str().expect("blob cid");
-    let bytes = read(
-        format!(
-            "{xrpc}/xrpc/com.atproto.sync.getBlob?did={}&cid={cid}",
-            parts[0]
-        ),
-        token,
-    )
-    .await
-    .bytes()
-    .await
-    .expect("bytes")
-    .to_vec();
+    let bytes = blob_of(xrpc, parts[0], cid, token).await;
     (embed["alt"].as_str().unwrap_or_default().to_owned(), bytes)
 }
 

@@ -387,3 +387,30 @@ pub fn string_pairs(items: &serde_json::Value, a: &str, b: &str) -> Vec<(String,
         })
         .collect()
 }
+
+/// The access token a connection's account uses now, as the worker would get it (the hosted
+/// Sandbox lets only the account itself read its posts and blobs back).
+pub async fn access_token(app: &TestApp, connection_id: uuid::Uuid) -> String {
+    let networks = omniplug_core::connections::Networks::from_config(&app.stores.config);
+    let (_, credentials) = omniplug_core::connections::credentials(
+        &app.stores.db,
+        &app.stores.vault,
+        &networks,
+        connection_id,
+    )
+    .await
+    .expect("credentials");
+    credentials.tokens.access.expose().to_owned()
+}
+
+/// `GET url` from no browser, with `token` as the bearer when there is one.
+pub async fn get_as(url: String, token: Option<&str>) -> reqwest::Response {
+    let request = reqwest::Client::new().get(url);
+    match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    }
+    .send()
+    .await
+    .expect("GET")
+}
