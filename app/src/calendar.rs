@@ -118,6 +118,25 @@ pub mod ssr {
     use super::{CalendarView, DayCell};
     use crate::error::{AppError, FieldMessage, ssr::fail};
 
+    /// The years the calendar and the post list accept. Far enough either way for anyone's
+    /// history and plans, and far from chrono's limits (±262,143), where date arithmetic
+    /// (the next month, six weeks of cells) would overflow.
+    pub const YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
+
+    /// `YYYY-MM-DD` within [`YEARS`], or the message saying what to type instead.
+    pub fn calendar_day(raw: &str) -> Result<NaiveDate, String> {
+        let day = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+            .map_err(|_| "Use a day like 2026-12-01.".to_owned())?;
+        if !YEARS.contains(&day.year()) {
+            return Err(format!(
+                "Pick a day between the years {} and {}.",
+                YEARS.start(),
+                YEARS.end()
+            ));
+        }
+        Ok(day)
+    }
+
     /// A view's days, and the view without its posts.
     #[derive(Debug)]
     pub struct Grid {
@@ -142,10 +161,10 @@ pub mod ssr {
         let today = local_now.date_naive();
         let anchor = match day.trim() {
             "" => today,
-            raw => NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+            raw => calendar_day(raw).map_err(|message| {
                 fail(AppError::InvalidFields(vec![FieldMessage {
                     field: "day".into(),
-                    message: "Use a day like 2026-12-01.".into(),
+                    message,
                 }]))
             })?,
         };
@@ -261,6 +280,25 @@ pub mod ssr {
         #[test]
         fn a_bad_day_is_refused_with_the_field() {
             assert!(grid("week", "tomorrow", "UTC", Utc::now()).is_err());
+        }
+
+        #[test]
+        fn days_at_the_edge_of_the_calendar_are_refused_not_overflowed() {
+            for day in [
+                "+262142-12-31",
+                "-262143-01-01",
+                "10000-01-01",
+                "1969-12-31",
+            ] {
+                for view in ["week", "month"] {
+                    assert!(grid(view, day, "UTC", Utc::now()).is_err(), "{view} {day}");
+                }
+            }
+            let last = grid("month", "9999-12-31", "Pacific/Kiritimati", Utc::now()).expect("grid");
+            assert_eq!(
+                last.view.next, "+10000-01-01",
+                "the next link leads to a refusal, not a crash"
+            );
         }
     }
 }

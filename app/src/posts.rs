@@ -518,8 +518,13 @@ pub mod ssr {
 
     /// `YYYY-MM-DDTHH:MM`, refused per field when it is not one.
     pub fn local_time(raw: &str) -> Result<chrono::NaiveDateTime, AppError> {
-        chrono::NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M")
-            .map_err(|_| invalid("scheduled_at", "Use a date and time like 2026-12-01T09:30."))
+        use chrono::Datelike;
+        let at = chrono::NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M")
+            .map_err(|_| invalid("scheduled_at", "Use a date and time like 2026-12-01T09:30."))?;
+        if !crate::calendar::ssr::YEARS.contains(&at.year()) {
+            return Err(invalid("scheduled_at", "Pick a time within the next year."));
+        }
+        Ok(at)
     }
 
     fn zone(time_zone: &str) -> chrono_tz::Tz {
@@ -576,8 +581,8 @@ pub mod ssr {
             if filter.days > 62 {
                 return Err(invalid("days", "Show at most 62 days at once."));
             }
-            let day = chrono::NaiveDate::parse_from_str(filter.from_day.trim(), "%Y-%m-%d")
-                .map_err(|_| invalid("from_day", "Use a day like 2026-12-01."))?;
+            let day = crate::calendar::ssr::calendar_day(&filter.from_day)
+                .map_err(|message| invalid("from_day", message))?;
             let tz = zone(time_zone);
             let start = |d: chrono::NaiveDate| {
                 d.and_hms_opt(0, 0, 0)

@@ -25,6 +25,10 @@ use crate::{
 
 /// The longest text a draft may hold (well above every network's limit; a guard, not a rule).
 pub const MAX_DRAFT_CHARS: usize = 20_000;
+/// Most accounts one post goes to.
+pub const MAX_TARGETS: usize = 50;
+/// Highest plug threshold (or delay in minutes) a post may keep.
+pub const MAX_PLUG_VALUE: i64 = 100_000_000;
 
 /// Why a post could not be saved; each message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +167,67 @@ struct Prepared {
     media: serde_json::Value,
 }
 
+/// The limits every save meets, a draft's too: how much text, at most one version and one plug
+/// per network, thresholds in range. The full rules (each network's length, media, what the
+/// post goes to) wait until it is scheduled.
+fn draft_limits(input: &PostInput) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let too_long = |text: &str| text.chars().count() > MAX_DRAFT_CHARS;
+    if too_long(&input.text) {
+        errors.push(FieldError::new(
+            "text",
+            format!("Keep posts under {MAX_DRAFT_CHARS} characters."),
+        ));
+    }
+    let mut seen = Vec::new();
+    for (platform, text) in &input.overrides {
+        let field = format!("overrides.{}", platform.slug());
+        if seen.contains(platform) {
+            errors.push(FieldError::new(
+                field,
+                format!("Only one {} version per post.", platform.display_name()),
+            ));
+        } else if too_long(text) {
+            errors.push(FieldError::new(
+                field,
+                format!("Keep each network's version under {MAX_DRAFT_CHARS} characters."),
+            ));
+        }
+        seen.push(*platform);
+    }
+    let mut seen = Vec::new();
+    for plug in &input.plugs {
+        let slug = plug.platform.slug();
+        if seen.contains(&plug.platform) {
+            errors.push(FieldError::new(
+                format!("plugs.{slug}"),
+                format!(
+                    "Only one plug per network: remove the second {} plug.",
+                    plug.platform.display_name()
+                ),
+            ));
+        } else if too_long(&plug.text) {
+            errors.push(FieldError::new(
+                format!("plugs.{slug}.text"),
+                format!("Keep plugs under {MAX_DRAFT_CHARS} characters."),
+            ));
+        } else if !(0..=MAX_PLUG_VALUE).contains(&plug.value) {
+            errors.push(FieldError::new(
+                format!("plugs.{slug}.value"),
+                format!("Use a number between 0 and {MAX_PLUG_VALUE}."),
+            ));
+        }
+        seen.push(plug.platform);
+    }
+    if input.connection_ids.len() > MAX_TARGETS {
+        errors.push(FieldError::new(
+            "connection_ids",
+            format!("A post goes to at most {MAX_TARGETS} accounts."),
+        ));
+    }
+    errors
+}
+
 /// Checks the input against the workspace's connections, its media library and the rules.
 async fn prepare(
     db: &DatabaseConnection,
@@ -182,11 +247,9 @@ async fn prepare(
     if connections.len() != ids.len() {
         return Err(PostError::NotFound);
     }
-    if input.text.chars().count() > MAX_DRAFT_CHARS {
-        return Err(PostError::Invalid(vec![FieldError {
-            field: "text".into(),
-            message: format!("Keep posts under {MAX_DRAFT_CHARS} characters."),
-        }]));
+    let errors = draft_limits(input);
+    if !errors.is_empty() {
+        return Err(PostError::Invalid(errors));
     }
     let (media, stored) = media_facts(db, access, &input.media).await?;
     let stored = media_json(&stored);

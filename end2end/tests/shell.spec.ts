@@ -3,7 +3,10 @@ import { hydrated, signUp, watchConsole } from "./helpers";
 
 test("landing page hydrates: the auto-plug demo reacts to clicks", async ({ page }, testInfo) => {
   const errors = watchConsole(page);
-  await page.goto("/");
+  const response = await page.goto("/");
+  // Hydration runs under the page's Content-Security-Policy: a script without the nonce would
+  // be refused, and Chromium reports that as a console error (checked at the end).
+  expect(response?.headers()["content-security-policy"]).toContain("'nonce-");
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Plug your product every time a post takes off.");
   await hydrated(page);
 

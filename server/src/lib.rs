@@ -73,12 +73,19 @@ pub fn build_router(state: AppState) -> Router {
         })
     });
     let hosted = sandbox.as_ref().map(|(_, handle)| handle.clone());
+    let policy = std::sync::Arc::new(security::HeaderPolicy::for_public_url(public));
     let context = {
         let stores = state.stores.clone();
         move || {
             provide_context(stores.clone());
             if let Some(hosted) = &hosted {
                 provide_context(hosted.clone());
+            }
+            // The page's scripts carry the nonce its Content-Security-Policy names.
+            if let Some(nonce) = use_context::<http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<security::CspNonce>().cloned())
+            {
+                provide_context(leptos::nonce::Nonce::from_value(nonce.0));
             }
         }
     };
@@ -102,7 +109,15 @@ pub fn build_router(state: AppState) -> Router {
             state.clone(),
             guard::redirect_by_login,
         ))
-        .layer(axum::middleware::from_fn(security::refuse_cross_site));
+        .layer(axum::middleware::from_fn(security::refuse_cross_site))
+        .layer(axum::middleware::from_fn(security::limit_body))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            security::panic_response,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            policy,
+            security::headers,
+        ));
     observability::instrument(router).with_state(state)
 }
 

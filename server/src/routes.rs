@@ -2,7 +2,7 @@
 //! redirect back to `/connections/callback/{platform}`.
 
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse, Response},
@@ -13,7 +13,7 @@ use omniplug_core::{Stores, connections, health, sessions};
 use omniplug_platforms::Platform;
 use serde::Deserialize;
 
-use crate::AppState;
+use crate::{AppState, security::CspNonce};
 
 /// Every path this module serves (the isolation test walks them).
 pub const PATHS: [&str; 3] = ["/health", "/metrics", "/connections/callback/{platform}"];
@@ -44,13 +44,14 @@ async fn oauth_callback(
     State(stores): State<Stores>,
     Path(platform): Path<String>,
     Query(query): Query<Callback>,
+    nonce: Option<Extension<CspNonce>>,
     headers: HeaderMap,
 ) -> Response {
     let outcome = finish_callback(&stores, &platform, query, &headers).await;
     if let Err(message) = &outcome {
         tracing::info!(%message, "connect did not complete");
     }
-    callback_page(&outcome)
+    callback_page(&outcome, nonce.as_ref().map_or("", |n| &n.0.0))
 }
 
 async fn finish_callback(
@@ -119,7 +120,7 @@ async fn finish_callback(
 
 /// The page the popup shows for a moment. The message travels as JSON to the opener (same
 /// origin only) and in the fallback link's query.
-fn callback_page(outcome: &Result<String, String>) -> Response {
+fn callback_page(outcome: &Result<String, String>, nonce: &str) -> Response {
     let (ok, message) = match outcome {
         Ok(m) => (true, m.as_str()),
         Err(m) => (false, m.as_str()),
@@ -137,7 +138,7 @@ fn callback_page(outcome: &Result<String, String>) -> Response {
     let body = format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>OmniPlug</title></head>
 <body><p id="message">{text}</p><p><a id="continue" href="{fallback}">Back to Connections</a></p>
-<script>
+<script nonce="{nonce}">
 const payload = {script_payload};
 let sameOrigin = false;
 try {{ sameOrigin = !!window.opener && window.opener.location.origin === window.location.origin; }} catch (e) {{}}

@@ -39,6 +39,17 @@ pub fn SchedulePage() -> impl IntoView {
             .unwrap_or_else(|| "week".into())
     };
     let day = move || query.with(|q| q.get("day")).unwrap_or_default();
+    // A day the calendar refuses is a bad address: the page says why, with status 400.
+    #[cfg(feature = "ssr")]
+    {
+        let raw = query.with_untracked(|q| q.get("day")).unwrap_or_default();
+        if !raw.trim().is_empty()
+            && crate::calendar::ssr::calendar_day(&raw).is_err()
+            && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        {
+            response.set_status(http::StatusCode::BAD_REQUEST);
+        }
+    }
     let open = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         if let Some(id) = query.with(|q| q.get("post")).filter(|id| !id.is_empty()) {

@@ -301,3 +301,235 @@ async fn metrics_are_closed_in_production_and_open_to_the_token() {
             .contains("omniplug_http_requests_total")
     );
 }
+
+#[tokio::test]
+async fn days_at_the_edge_of_the_calendar_are_a_400_not_a_dropped_connection() {
+    let app = TestApp::spawn().await;
+    let person = app.browser();
+    person.sign_up("edge@example.com", "Edge").await;
+    let ws = person.workspace_id().await;
+    let far = "Pick a day between the years 1970 and 9999.";
+    let unreadable = "Use a day like 2026-12-01.";
+    for (day, why) in [
+        ("%2B262142-12-31", far),
+        ("-262143-01-01", far),
+        ("1969-12-31", far),
+        ("10000-01-01", unreadable),
+    ] {
+        let page = person.get(&format!("/schedule?view=month&day={day}")).await;
+        let status = page.status();
+        let shown = page.text().await.expect("page");
+        assert_eq!(status, 400, "the schedule page for {day}: {shown}");
+        assert!(shown.contains(why), "{day}: the page says why");
+        let day = day.replace("%2B", "+");
+        for view in ["week", "month"] {
+            let (status, message) = person
+                .err(
+                    "get_calendar",
+                    &[("workspace_id", &ws), ("view", view), ("day", &day)],
+                )
+                .await;
+            assert_eq!((status, message.as_str()), (400, why), "{view} {day}");
+        }
+        let (status, _) = person
+            .err(
+                "list_posts",
+                &[
+                    ("workspace_id", &ws),
+                    ("filter[from_day]", &day),
+                    ("filter[days]", "7"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 400, "list_posts from {day}");
+    }
+    let (status, message) = person
+        .err("check_time", &[("schedule", "+262142-12-31T09:00")])
+        .await;
+    assert_eq!(
+        (status, message.as_str()),
+        (400, "Pick a time within the next year.")
+    );
+    // The calendar still works for ordinary days, up to the last one.
+    let last = person
+        .ok(
+            "get_calendar",
+            &[
+                ("workspace_id", &ws),
+                ("view", "month"),
+                ("day", "9999-12-31"),
+            ],
+        )
+        .await;
+    assert_eq!(last["title"], "December 9999");
+}
+
+#[tokio::test]
+async fn drafts_keep_to_the_limits_too() {
+    let app = TestApp::spawn().await;
+    let person = app.browser();
+    person.sign_up("drafts@example.com", "Drafts").await;
+    let ws = person.workspace_id().await;
+    let long = "a".repeat(20_001);
+    let cases: [(&str, Vec<(&str, &str)>); 4] = [
+        (
+            "overrides.x",
+            vec![
+                ("post[overrides][0][platform]", "x"),
+                ("post[overrides][0][text]", &long),
+            ],
+        ),
+        (
+            "overrides.x",
+            vec![
+                ("post[overrides][0][platform]", "x"),
+                ("post[overrides][0][text]", "one"),
+                ("post[overrides][1][platform]", "x"),
+                ("post[overrides][1][text]", "two"),
+            ],
+        ),
+        (
+            "plugs.bluesky",
+            vec![
+                ("post[plugs][0][platform]", "bluesky"),
+                ("post[plugs][0][text]", "Buy it"),
+                ("post[plugs][0][trigger]", "likes"),
+                ("post[plugs][0][value]", "10"),
+                ("post[plugs][1][platform]", "bluesky"),
+                ("post[plugs][1][text]", "Buy it again"),
+                ("post[plugs][1][trigger]", "likes"),
+                ("post[plugs][1][value]", "20"),
+            ],
+        ),
+        (
+            "plugs.bluesky.text",
+            vec![
+                ("post[plugs][0][platform]", "bluesky"),
+                ("post[plugs][0][text]", &long),
+                ("post[plugs][0][trigger]", "likes"),
+                ("post[plugs][0][value]", "10"),
+            ],
+        ),
+    ];
+    for (field, extra) in cases {
+        let mut form = vec![("workspace_id", ws.as_str()), ("post[text]", "A draft")];
+        form.extend(extra);
+        let response = person.call("save_post", &form).await;
+        assert_eq!(response.status(), 400, "{field}");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["fields"][0]["field"], field, "{body}");
+    }
+    let drafts = person.ok("list_posts", &[("workspace_id", &ws)]).await;
+    assert_eq!(
+        drafts["posts"].as_array().map(Vec::len),
+        Some(0),
+        "nothing was saved"
+    );
+}
+
+#[tokio::test]
+async fn a_form_body_over_the_limit_is_a_413_with_a_message() {
+    let app = TestApp::spawn().await;
+    let person = app.browser();
+    person.sign_up("big@example.com", "Big").await;
+    let ws = person.workspace_id().await;
+    let huge = "a".repeat(3 * 1024 * 1024);
+    let (status, message) = person
+        .err("save_post", &[("workspace_id", &ws), ("post[text]", &huge)])
+        .await;
+    assert_eq!(status, 413);
+    assert!(message.contains("larger than the 2 MB"), "{message}");
+    // Without a length up front (chunked), the limit holds while the body is read.
+    let chunks =
+        futures::stream::iter((0..48).map(|_| Ok::<_, std::io::Error>(bytes_of(64 * 1024))));
+    let response = person
+        .client
+        .post(app.url("/api/save_post"))
+        .header("origin", app.url(""))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .expect("send");
+    let (status, message) = crate::support::error_of(response).await;
+    assert_eq!(status, 413, "{message}");
+    assert!(message.contains("larger than the 2 MB"), "{message}");
+}
+
+fn bytes_of(n: usize) -> Vec<u8> {
+    let mut out = b"post[text]=".to_vec();
+    out.resize(n, b'a');
+    out
+}
+
+#[tokio::test]
+async fn every_page_carries_the_protective_headers_and_its_scripts_the_nonce() {
+    let app = TestApp::spawn().await;
+    let person = app.browser();
+    person.sign_up("headers@example.com", "Headers").await;
+    let mut nonces = Vec::new();
+    for path in ["/", "/login", "/dashboard", "/schedule", "/no-such-page"] {
+        let page = if path == "/login" {
+            app.get_page(path).await
+        } else {
+            person.get(path).await
+        };
+        let headers = page.headers().clone();
+        let csp = headers["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .to_owned();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(
+            headers["referrer-policy"], "strict-origin-when-cross-origin",
+            "{path}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(
+            !csp.contains("'unsafe-inline'; ") || csp.contains("style-src-attr 'unsafe-inline'"),
+            "{csp}"
+        );
+        assert!(
+            !headers.contains_key("strict-transport-security"),
+            "no HSTS over plain HTTP"
+        );
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .expect("a nonce")
+            .to_owned();
+        let body = page.text().await.expect("body");
+        let tags: Vec<&str> = body
+            .split("<script")
+            .skip(1)
+            .map(|rest| rest.split('>').next().unwrap_or_default())
+            .collect();
+        assert!(!tags.is_empty(), "{path} hydrates through a script");
+        for tag in tags {
+            assert!(
+                tag.contains(&format!("nonce=\"{nonce}\"")),
+                "{path}: <script{tag}> lacks the nonce"
+            );
+        }
+        nonces.push(nonce);
+    }
+    nonces.sort();
+    nonces.dedup();
+    assert_eq!(nonces.len(), 5, "a fresh nonce per page");
+    // JSON answers get the headers that matter outside a page, too.
+    let health = app.get_health().await;
+    assert_eq!(health.headers()["x-content-type-options"], "nosniff");
+}
+
+#[tokio::test]
+async fn hsts_is_sent_when_the_server_is_reached_over_https() {
+    let app =
+        TestApp::spawn_with(|config| config.public_url = "https://omniplug.example".into()).await;
+    let health = app.get_health().await;
+    assert_eq!(
+        health.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+}

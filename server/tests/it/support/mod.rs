@@ -50,9 +50,12 @@ impl TestApp {
         logs::init();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
-        // OAuth redirects and the in-process Sandbox network need the real address.
+        // OAuth redirects and the in-process Sandbox network need the real address; a test
+        // may keep an https:// one to see what a server behind a TLS proxy sends.
         let mut config = (*stores.config).clone();
-        config.public_url = format!("http://{addr}");
+        if !config.public_url.starts_with("https://") {
+            config.public_url = format!("http://{addr}");
+        }
         stores.config = std::sync::Arc::new(config);
         let leptos_options = LeptosOptions::builder()
             .output_name("omniplug")
