@@ -89,6 +89,9 @@ start_e2e() {
     export LEPTOS_SITE_ADDR="$E2E_ADDR" LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=omniplug
     export OMNIPLUG_X_CLIENT_ID=omniplug-e2e OMNIPLUG_X_CLIENT_SECRET=e2e-secret
     export OMNIPLUG_X_BASE_URL="http://$E2E_ADDR/sandbox-network/x"
+    # The Bluesky test connects the local PDS through the "self-hosted server" field; like an
+    # operator with a PDS beside OmniPlug, allow loopback for person-chosen servers.
+    export OMNIPLUG_OUTBOUND_ALLOW=127.0.0.0/8
     export RUST_LOG="${RUST_LOG:-warn}"
     # The first engagement read 10 s after publishing (not a minute), so the plug test is quick.
     export OMNIPLUG_WORKER_FIRST_POLL_MS=10000

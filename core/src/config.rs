@@ -175,6 +175,9 @@ pub struct NetworkSettings {
     pub base_urls: std::collections::BTreeMap<String, String>,
     /// The default Bluesky server (`https://bsky.social`).
     pub bluesky_pds: String,
+    /// Private networks a person-chosen server (a self-hosted Bluesky PDS) may be on, from
+    /// `OMNIPLUG_OUTBOUND_ALLOW`; by default only public addresses are called.
+    pub outbound: omniplug_platforms::clients::Outbound,
 }
 
 /// The variables that configure a network's OAuth app.
@@ -273,6 +276,13 @@ impl Config {
             base_urls,
             bluesky_pds: get("OMNIPLUG_BLUESKY_PDS")
                 .unwrap_or_else(|| "https://bsky.social".into()),
+            outbound: omniplug_platforms::clients::Outbound::parse(
+                &get("OMNIPLUG_OUTBOUND_ALLOW").unwrap_or_default(),
+            )
+            .map_err(|message| ConfigError {
+                var: "OMNIPLUG_OUTBOUND_ALLOW",
+                message,
+            })?,
         };
 
         let media = MediaSettings {

@@ -274,9 +274,11 @@ impl Networks {
                 (None, Some(secret)) => InstagramClient::production(id, secret),
                 (None, None) => unreachable_config(platform)?,
             }),
-            Platform::Bluesky => Box::new(BlueskyClient::new(ClientConfig::at(
-                base_url.unwrap_or(&self.settings.bluesky_pds),
-            ))),
+            Platform::Bluesky => Box::new(BlueskyClient::new(match base_url {
+                // A person chose this server: it is called only where `outbound` allows.
+                Some(url) => ClientConfig::at(url).person_chosen(self.settings.outbound.clone()),
+                None => ClientConfig::at(&self.settings.bluesky_pds),
+            })),
             Platform::Sandbox => Box::new(self.sandbox_client()),
         })
     }
@@ -636,6 +638,16 @@ pub async fn connect_with_password(
         None => None,
         Some(url) => Some(parse_server_url(url)?),
     };
+    if let Some(url) = &base_url {
+        // Said before anything is sent; the client checks again on every connection.
+        let parsed = reqwest::Url::parse(url).map_err(|_| invalid_server())?;
+        networks
+            .settings
+            .outbound
+            .check_url(&parsed)
+            .await
+            .map_err(|refusal| ConnectionError::Invalid(refusal.to_string()))?;
+    }
     let client = networks.client(platform, base_url.as_deref())?;
     let tokens = client.log_in(identifier, password).await?;
     if platform == Platform::Bluesky
@@ -664,15 +676,25 @@ pub async fn connect_with_password(
     Ok(view(&saved))
 }
 
+fn invalid_server() -> ConnectionError {
+    ConnectionError::Invalid(
+        "Enter the server as a web address, like https://pds.example.com.".into(),
+    )
+}
+
+/// A server address as a base URL: http(s), a host, no credentials, query or fragment (a `?`
+/// would turn the API path into a query of some other page).
 fn parse_server_url(raw: &str) -> Result<String, ConnectionError> {
-    let invalid = || {
-        ConnectionError::Invalid(
-            "Enter the server as a web address, like https://pds.example.com.".into(),
-        )
-    };
-    let url = reqwest::Url::parse(raw).map_err(|_| invalid())?;
-    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() || raw.len() > 300 {
-        return Err(invalid());
+    let url = reqwest::Url::parse(raw).map_err(|_| invalid_server())?;
+    if !matches!(url.scheme(), "https" | "http")
+        || url.host_str().is_none()
+        || raw.len() > 300
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(invalid_server());
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }

@@ -12,6 +12,7 @@ mod http;
 pub mod instagram;
 pub mod linkedin;
 mod oauth;
+pub mod outbound;
 pub mod x;
 
 use std::{fmt, time::Duration};
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{ErrorKind, PlatformError, next_utc_midnight, retry_at};
 pub use oauth::Pkce;
+pub use outbound::{Outbound, Refusal};
 
 use crate::Platform;
 
@@ -220,6 +222,9 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// How long to wait between checks of media a network is still processing (Instagram).
     pub poll_interval: Duration,
+    /// Set when a person chose the server: the addresses it may resolve to, and so a slot
+    /// limit of its own (one slow self-hosted server holds back only its own calls).
+    pub outbound: Option<Outbound>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -248,7 +253,15 @@ impl ClientConfig {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: CONNECT_TIMEOUT,
             poll_interval: POLL_INTERVAL,
+            outbound: None,
         }
+    }
+
+    /// The same configuration for a server a person chose: calls go only where `outbound`
+    /// allows, checked on every connection.
+    pub fn person_chosen(mut self, outbound: Outbound) -> Self {
+        self.outbound = Some(outbound);
+        self
     }
 
     /// The same configuration with another whole-request timeout.

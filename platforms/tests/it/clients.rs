@@ -443,3 +443,45 @@ async fn linkedin_sends_its_version_headers_and_bluesky_replies_thread_to_the_ro
     );
     sandbox.stop().await;
 }
+
+/// A server that answers every request with `size` bytes, declaring the length or streaming.
+async fn oversized_server(size: usize, declared: bool) -> String {
+    use axum::{body::Body, response::Response};
+    let app = axum::Router::new().fallback(move || async move {
+        let body = if declared {
+            Body::from(vec![b' '; size])
+        } else {
+            let chunks = (0..size / 65_536)
+                .map(|_| Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b' '; 65_536])));
+            Body::from_stream(futures::stream::iter(chunks))
+        };
+        Response::builder()
+            .header("content-type", "application/json")
+            .body(body)
+            .expect("response")
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn an_answer_past_the_size_limit_is_refused_not_read() {
+    use omniplug_platforms::clients::{ClientConfig, Network, bluesky::BlueskyClient};
+    for declared in [true, false] {
+        let base = oversized_server(3 * 1024 * 1024, declared).await;
+        let client = BlueskyClient::new(ClientConfig::at(base));
+        let err = client
+            .log_in("someone.example", "app-password")
+            .await
+            .expect_err("too large");
+        assert_eq!(
+            err.message,
+            "Bluesky answered logging in with more than 2 MB; OmniPlug did not read it.",
+            "declared length: {declared}"
+        );
+    }
+}

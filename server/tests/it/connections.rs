@@ -754,8 +754,9 @@ async fn bluesky_on_a_real_server_takes_app_passwords_and_refuses_the_main_one()
         return;
     };
     let account = omniplug_testkit::bluesky::create_account(&pds).await;
-    // The default server is elsewhere: the form's "server" field points at the real PDS.
-    let app = TestApp::spawn().await;
+    // The default server is elsewhere: the form's "server" field points at the real PDS,
+    // on loopback, which the operator allows here.
+    let app = TestApp::spawn_with(crate::support::allow_local_servers).await;
     let (ada, ws) = owner(&app).await;
     let form = |password: &'_ str| {
         [

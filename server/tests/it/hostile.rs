@@ -533,3 +533,87 @@ async fn hsts_is_sent_when_the_server_is_reached_over_https() {
         "max-age=31536000"
     );
 }
+
+#[tokio::test]
+async fn a_bluesky_server_on_a_private_address_is_refused_before_anything_is_sent() {
+    let app = TestApp::spawn().await;
+    let person = app.browser();
+    person.sign_up("ssrf@example.com", "Ssrf").await;
+    let ws = person.workspace_id().await;
+    // An open port on loopback that counts who knocks, and one that is closed.
+    let open = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let open_port = open.local_addr().expect("addr").port();
+    let knocks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = knocks.clone();
+    tokio::spawn(async move {
+        while open.accept().await.is_ok() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let closed_port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        probe.local_addr().expect("addr").port()
+    };
+    let server_port = app.url("").rsplit(':').next().expect("port").to_owned();
+    let mut answers = Vec::new();
+    for server in [
+        format!("http://127.0.0.1:{server_port}"),
+        format!("http://127.0.0.1:{open_port}"),
+        format!("http://127.0.0.1:{closed_port}"),
+        "http://10.0.0.1".to_owned(),
+        "http://169.254.169.254".to_owned(),
+        format!("http://[::1]:{open_port}"),
+        format!("http://localhost:{open_port}"),
+        // 127.0.0.1 written as one number: the URL parser reads it as the address it is.
+        format!("http://2130706433:{open_port}"),
+    ] {
+        let (status, message) = person
+            .err(
+                "connect_bluesky",
+                &[
+                    ("workspace_id", &ws),
+                    ("handle", "someone.example"),
+                    ("app_password", "abcd-efgh-ijkl-mnop"),
+                    ("server", &server),
+                ],
+            )
+            .await;
+        assert_eq!(status, 400, "{server}: {message}");
+        assert!(
+            message.contains("OmniPlug only calls servers on the public internet"),
+            "{server}: {message}"
+        );
+        answers.push(message);
+    }
+    assert_eq!(
+        knocks.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing reached loopback"
+    );
+    // Open and closed ports get the same answer: the refusal tells nothing about either.
+    assert_eq!(
+        answers[1].replace(&open_port.to_string(), "PORT"),
+        answers[2].replace(&closed_port.to_string(), "PORT")
+    );
+    // A path with a query (`…/health?`) is not a server address at all.
+    let (status, message) = person
+        .err(
+            "connect_bluesky",
+            &[
+                ("workspace_id", &ws),
+                ("handle", "someone.example"),
+                ("app_password", "abcd-efgh-ijkl-mnop"),
+                ("server", &format!("http://127.0.0.1:{server_port}/health?")),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, message.as_str()),
+        (
+            400,
+            "Enter the server as a web address, like https://pds.example.com."
+        )
+    );
+}

@@ -509,7 +509,7 @@ async fn two_images_reach_a_real_bluesky_server_and_read_back_identical() {
         return;
     };
     let account = omniplug_testkit::bluesky::create_account(&pds).await;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(crate::support::allow_local_servers).await;
     let ada = app.browser();
     ada.sign_up("ada@example.com", "Ada").await;
     let ws = ada.workspace_id().await;
@@ -889,7 +889,7 @@ async fn a_video_reaches_a_real_bluesky_server_as_a_video_embed() {
         return;
     };
     let account = omniplug_testkit::bluesky::create_account(&pds).await;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(crate::support::allow_local_servers).await;
     let ada = app.browser();
     ada.sign_up("ada@example.com", "Ada").await;
     let ws = ada.workspace_id().await;

@@ -368,6 +368,13 @@ impl Browser {
     }
 }
 
+/// Lets people connect servers on loopback, as an operator with a self-hosted PDS beside
+/// OmniPlug would (the local Bluesky network of `make test` runs there).
+pub fn allow_local_servers(config: &mut Config) {
+    config.networks.outbound =
+        omniplug_platforms::clients::Outbound::parse("127.0.0.0/8").expect("allow-list");
+}
+
 /// (status, message) of an error response.
 pub async fn error_of(response: reqwest::Response) -> (u16, String) {
     let status = response.status().as_u16();
