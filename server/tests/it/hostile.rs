@@ -15,9 +15,7 @@ async fn published_on_sandbox(
     email: &str,
     name: &str,
 ) -> (Browser, String, String, String) {
-    let person = app.browser();
-    person.sign_up(email, name).await;
-    let ws = person.workspace_id().await;
+    let (person, ws) = signed_up(app, email, name).await;
     let card = person.ok("connect_sandbox", &[("workspace_id", &ws)]).await;
     let connection = card["id"].as_str().expect("connection").to_owned();
     let draft = person
@@ -48,6 +46,14 @@ async fn published_on_sandbox(
         .expect("target");
     let uri = target.platform_post_id.expect("published");
     (person, ws, connection, uri)
+}
+
+/// A new person signed up on `app`, and their workspace's id.
+async fn signed_up(app: &TestApp, email: &str, name: &str) -> (Browser, String) {
+    let person = app.browser();
+    person.sign_up(email, name).await;
+    let ws = person.workspace_id().await;
+    (person, ws)
 }
 
 /// `GET` below the Sandbox network, with `token` as the bearer when given.
@@ -305,9 +311,7 @@ async fn metrics_are_closed_in_production_and_open_to_the_token() {
 #[tokio::test]
 async fn days_at_the_edge_of_the_calendar_are_a_400_not_a_dropped_connection() {
     let app = TestApp::spawn().await;
-    let person = app.browser();
-    person.sign_up("edge@example.com", "Edge").await;
-    let ws = person.workspace_id().await;
+    let (person, ws) = signed_up(&app, "edge@example.com", "Edge").await;
     let far = "Pick a day between the years 1970 and 9999.";
     let unreadable = "Use a day like 2026-12-01.";
     for (day, why) in [
@@ -367,9 +371,7 @@ async fn days_at_the_edge_of_the_calendar_are_a_400_not_a_dropped_connection() {
 #[tokio::test]
 async fn drafts_keep_to_the_limits_too() {
     let app = TestApp::spawn().await;
-    let person = app.browser();
-    person.sign_up("drafts@example.com", "Drafts").await;
-    let ws = person.workspace_id().await;
+    let (person, ws) = signed_up(&app, "drafts@example.com", "Drafts").await;
     let long = "a".repeat(20_001);
     let cases: [(&str, Vec<(&str, &str)>); 4] = [
         (
@@ -430,9 +432,7 @@ async fn drafts_keep_to_the_limits_too() {
 #[tokio::test]
 async fn a_form_body_over_the_limit_is_a_413_with_a_message() {
     let app = TestApp::spawn().await;
-    let person = app.browser();
-    person.sign_up("big@example.com", "Big").await;
-    let ws = person.workspace_id().await;
+    let (person, ws) = signed_up(&app, "big@example.com", "Big").await;
     let huge = "a".repeat(3 * 1024 * 1024);
     let (status, message) = person
         .err("save_post", &[("workspace_id", &ws), ("post[text]", &huge)])
@@ -537,9 +537,7 @@ async fn hsts_is_sent_when_the_server_is_reached_over_https() {
 #[tokio::test]
 async fn a_bluesky_server_on_a_private_address_is_refused_before_anything_is_sent() {
     let app = TestApp::spawn().await;
-    let person = app.browser();
-    person.sign_up("ssrf@example.com", "Ssrf").await;
-    let ws = person.workspace_id().await;
+    let (person, ws) = signed_up(&app, "ssrf@example.com", "Ssrf").await;
     // An open port on loopback that counts who knocks, and one that is closed.
     let open = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
