@@ -1,5 +1,5 @@
 # OmniPlug — the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test dev build tools migrate fmt reseal-tokens bench bench-dashboard
+.PHONY: run test dev build tools migrate fmt reseal-tokens bench bench-dashboard bench-signups
 
 ## Build and run the product (Redis + worker + server on SQLite); prints the URL.
 run:
@@ -38,6 +38,10 @@ bench:
 ## The server-rendered dashboard's median response time with 1,000 posts (release build).
 bench-dashboard:
 	@scripts/bench-dashboard.sh
+
+## /health latency while 300 people sign up at once (release build).
+bench-signups:
+	@scripts/bench-signups.sh
 
 fmt:
 	@cargo fmt --all

@@ -92,6 +92,8 @@ start_e2e() {
     # The Bluesky test connects the local PDS through the "self-hosted server" field; like an
     # operator with a PDS beside OmniPlug, allow loopback for person-chosen servers.
     export OMNIPLUG_OUTBOUND_ALLOW=127.0.0.0/8
+    # Every browser test signs up its own people, all from 127.0.0.1.
+    export OMNIPLUG_SIGN_UPS_PER_HOUR=1000
     export RUST_LOG="${RUST_LOG:-warn}"
     # The first engagement read 10 s after publishing (not a minute), so the plug test is quick.
     export OMNIPLUG_WORKER_FIRST_POLL_MS=10000

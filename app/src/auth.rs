@@ -1,7 +1,8 @@
 //! Accounts from the browser's side: sign up, log in, log out, and who is logged in.
 //!
-//! The session token travels in an HttpOnly, SameSite=Lax cookie (Secure in production, which
-//! runs behind HTTPS); the server keeps only its hash (see `omniplug_core::sessions`).
+//! The session token travels in an HttpOnly, SameSite=Lax cookie — over HTTPS a Secure
+//! `__Host-` one; the server keeps only its hash (see `omniplug_core::sessions`). Logging in,
+//! signing up and changing the password take turns under `omniplug_core::rate_limit`.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,12 @@ pub async fn sign_up(
     use crate::error::ssr::identity_error;
     use omniplug_core::identity;
     let stores = ssr::stores()?;
+    ssr::take_turn(
+        &stores,
+        &omniplug_core::rate_limit::sign_ups_per_address(stores.config.sign_ups_per_hour),
+        &ssr::client_address(),
+    )
+    .await?;
     let created = identity::sign_up(&stores.db, &email, &password, &name, &timezone)
         .await
         .map_err(identity_error)?;
@@ -54,24 +61,24 @@ pub async fn sign_up(
     ssr::current_user(&stores, &created.user, Some(created.workspace.id)).await
 }
 
-/// Logs in with e-mail and password. Ten failures for one e-mail or one address within 15
-/// minutes lock further attempts until the window passes.
+/// Logs in with e-mail and password. Ten wrong passwords for one account from one address, or a
+/// hundred from one address in all, within 15 minutes wait out the window (see
+/// `omniplug_core::rate_limit`); the owner logging in from elsewhere is not held up.
 #[server(endpoint = "log_in")]
 pub async fn log_in(email: String, password: String) -> Result<CurrentUser, AppError> {
     use crate::error::ssr::{fail, internal};
     use omniplug_core::identity::{self, ServiceError};
     let stores = ssr::stores()?;
     let limiter = ssr::LoginLimiter::new(&stores, &email);
-    limiter.check().await?;
+    limiter.take().await?;
     let user = match identity::log_in(&stores.db, &email, &password).await {
         Ok(user) => user,
         Err(ServiceError::Invalid(err)) => {
-            limiter.record_failure().await;
             return Err(fail(AppError::WrongCredentials(err.to_string())));
         }
         Err(err) => return Err(internal(err)),
     };
-    limiter.record_success().await;
+    limiter.succeeded().await;
     // Open where they left off: the workspace they last switched to, if still theirs.
     let workspaces = ssr::workspaces_of(&stores, user.id).await?;
     let me = ssr::dto(&user, workspaces, user.last_workspace_id);
@@ -85,12 +92,12 @@ pub async fn log_in(email: String, password: String) -> Result<CurrentUser, AppE
 pub async fn log_out() -> Result<(), AppError> {
     use crate::error::ssr::internal;
     let stores = ssr::stores()?;
-    if let Some(token) = ssr::cookie_token() {
+    if let Some(token) = ssr::cookie_token(&stores) {
         omniplug_core::sessions::end(&stores.db, &token)
             .await
             .map_err(internal)?;
     }
-    ssr::clear_cookie();
+    ssr::clear_cookie(&stores);
     Ok(())
 }
 
@@ -103,7 +110,7 @@ pub async fn log_out_everywhere() -> Result<u64, AppError> {
     let ended = omniplug_core::sessions::end_all(&stores.db, user.id, None)
         .await
         .map_err(internal)?;
-    ssr::clear_cookie();
+    ssr::clear_cookie(&stores);
     Ok(ended)
 }
 
@@ -141,6 +148,12 @@ pub async fn change_password(
     use crate::error::ssr::{identity_error, internal};
     let stores = ssr::stores()?;
     let (user, session) = ssr::require_session(&stores).await?;
+    ssr::take_turn(
+        &stores,
+        &omniplug_core::rate_limit::PASSWORD_CHANGES_PER_ACCOUNT,
+        &user.id.to_string(),
+    )
+    .await?;
     omniplug_core::identity::change_password(&stores.db, user.id, &current_password, &new_password)
         .await
         .map_err(identity_error)?;
@@ -158,16 +171,13 @@ pub async fn list_time_zones() -> Result<Vec<String>, AppError> {
 /// Server-only plumbing for the functions above.
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use std::net::SocketAddr;
-
-    use axum::extract::ConnectInfo;
     use chrono::Utc;
-    use fred::interfaces::{ClientLike, KeysInterface};
     use http::{HeaderValue, header};
     use leptos::prelude::use_context;
     use omniplug_core::{
         Environment, Stores,
         entities::{session, user},
+        rate_limit::{self, ClientAddress, Limit, Verdict},
         sessions, workspaces,
     };
     use sea_orm::prelude::Uuid;
@@ -178,12 +188,23 @@ pub mod ssr {
         ssr::{fail, internal},
     };
 
-    /// Name of the session cookie.
+    /// Name of the session cookie on a developer's plain-HTTP server...
     pub const COOKIE: &str = "omniplug_session";
-    /// Failed logins allowed per e-mail and per address in one window.
-    pub const MAX_FAILED_LOGINS: i64 = 10;
-    /// The rate-limit window.
-    pub const LOGIN_WINDOW_SECS: i64 = 15 * 60;
+    /// ...and wherever OmniPlug is served over HTTPS: browsers take a `__Host-` cookie only
+    /// over HTTPS, from this exact host, for the whole site, so no sibling subdomain can plant
+    /// or shadow a session.
+    pub const HOST_COOKIE: &str = "__Host-omniplug_session";
+
+    /// The session cookie's name for this server (see [`HOST_COOKIE`]).
+    pub fn cookie_name(config: &omniplug_core::Config) -> &'static str {
+        if config.environment == Environment::Production
+            || config.public_url.starts_with("https://")
+        {
+            HOST_COOKIE
+        } else {
+            COOKIE
+        }
+    }
 
     /// The process's stores, provided as context by the server.
     pub fn stores() -> Result<Stores, AppError> {
@@ -196,12 +217,16 @@ pub mod ssr {
     }
 
     /// The session token from the request's cookie header.
-    pub fn cookie_token() -> Option<String> {
-        token_from_headers(&request()?.headers)
+    pub fn cookie_token(stores: &Stores) -> Option<String> {
+        token_from_headers(&stores.config, &request()?.headers)
     }
 
     /// The session token in `Cookie` headers, if any.
-    pub fn token_from_headers(headers: &http::HeaderMap) -> Option<String> {
+    pub fn token_from_headers(
+        config: &omniplug_core::Config,
+        headers: &http::HeaderMap,
+    ) -> Option<String> {
+        let cookie = cookie_name(config);
         headers
             .get_all(header::COOKIE)
             .iter()
@@ -209,11 +234,14 @@ pub mod ssr {
             .flat_map(|line| line.split(';'))
             .find_map(|pair| {
                 let (name, value) = pair.trim().split_once('=')?;
-                (name == COOKIE && !value.is_empty()).then(|| value.to_owned())
+                (name == cookie && !value.is_empty()).then(|| value.to_owned())
             })
     }
 
     fn secure(stores: &Stores) -> bool {
+        if cookie_name(&stores.config) == HOST_COOKIE {
+            return true;
+        }
         let forwarded_https = request().is_some_and(|p| {
             p.headers
                 .get("x-forwarded-proto")
@@ -232,9 +260,11 @@ pub mod ssr {
     }
 
     /// Tells the browser to forget the session cookie.
-    pub fn clear_cookie() {
+    pub fn clear_cookie(stores: &Stores) {
+        let cookie = cookie_name(&stores.config);
+        let secure = if secure(stores) { "; Secure" } else { "" };
         set_cookie(format!(
-            "{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+            "{cookie}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
         ));
     }
 
@@ -259,10 +289,13 @@ pub mod ssr {
         )
         .await
         .map_err(internal)?;
-        let max_age = sessions::SESSION_TTL.num_seconds();
+        // The browser keeps it as long as the server could accept it; idle sessions end
+        // earlier on the server's side.
+        let max_age = sessions::SESSION_MAX_AGE.num_seconds();
         let secure = if secure(stores) { "; Secure" } else { "" };
+        let cookie = cookie_name(&stores.config);
         set_cookie(format!(
-            "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+            "{cookie}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
             token.expose()
         ));
         Ok(())
@@ -272,12 +305,24 @@ pub mod ssr {
     pub async fn session(
         stores: &Stores,
     ) -> Result<Option<(user::Model, session::Model)>, AppError> {
-        let Some(token) = cookie_token() else {
+        let Some(parts) = request() else {
             return Ok(None);
         };
-        sessions::authenticate(&stores.db, &token, Utc::now())
+        session_from_headers(stores, &parts.headers)
             .await
             .map_err(internal)
+    }
+
+    /// The session behind the cookie in `headers`, if valid: the one way pages, server
+    /// functions and the server's own routes (uploads, OAuth callbacks) find who is asking.
+    pub async fn session_from_headers(
+        stores: &Stores,
+        headers: &http::HeaderMap,
+    ) -> Result<Option<(user::Model, session::Model)>, sea_orm::DbErr> {
+        let Some(token) = token_from_headers(&stores.config, headers) else {
+            return Ok(None);
+        };
+        sessions::authenticate(&stores.db, &token, Utc::now()).await
     }
 
     /// The session, or a 401.
@@ -344,73 +389,69 @@ pub mod ssr {
         Ok(dto(user, workspaces, preferred))
     }
 
-    /// Counts failed logins per e-mail and per client address in Redis.
+    /// The address the request came from, as the server noted it (the peer, or what a
+    /// trusted proxy says); "unknown" outside a request.
+    pub fn client_address() -> String {
+        request()
+            .and_then(|p| p.extensions.get::<ClientAddress>().map(|a| a.0.to_string()))
+            .unwrap_or_else(|| "unknown".to_owned())
+    }
+
+    /// Takes a turn under `limit` for `subject`, or refuses with a 429 saying how long to wait.
+    pub async fn take_turn(stores: &Stores, limit: &Limit, subject: &str) -> Result<(), AppError> {
+        match rate_limit::take(&stores.redis, limit, subject).await {
+            Verdict::Allowed => Ok(()),
+            Verdict::Limited { retry_after } => {
+                tracing::info!(limit = limit.name, retry_after, "refused: over the limit");
+                Err(fail(AppError::RateLimited(retry_after)))
+            }
+        }
+    }
+
+    /// The turns a login attempt takes: one for the address, and one for this account from this
+    /// address. A wrong guess keeps both; the right password hands them back, so only misses
+    /// count — and an attacker's misses never touch the owner's count from their own address.
     #[derive(Debug)]
     pub struct LoginLimiter<'a> {
         stores: &'a Stores,
-        keys: [String; 2],
+        address: String,
+        pair: String,
     }
 
     impl<'a> LoginLimiter<'a> {
         /// A limiter for this attempt.
         pub fn new(stores: &'a Stores, email: &str) -> Self {
-            let email = email.trim().to_lowercase();
-            let ip = request()
-                .and_then(|p| {
-                    p.extensions
-                        .get::<ConnectInfo<SocketAddr>>()
-                        .map(|c| c.0.ip().to_string())
-                })
-                .unwrap_or_else(|| "unknown".to_owned());
+            let address = client_address();
+            let pair = format!("{}\n{address}", email.trim().to_lowercase());
             Self {
                 stores,
-                keys: [
-                    stores.redis.key(&format!("login:fail:email:{email}")),
-                    stores.redis.key(&format!("login:fail:ip:{ip}")),
-                ],
+                address,
+                pair,
             }
         }
 
-        /// Refuses with 429 while either counter is at the limit.
-        pub async fn check(&self) -> Result<(), AppError> {
-            let client = self.stores.redis.client();
-            if !client.is_connected() {
-                // Redis is down: log in without the limit rather than not at all.
-                tracing::warn!("login rate limit skipped: Redis is not connected");
-                return Ok(());
-            }
-            for key in &self.keys {
-                // A command failing now (Redis just went away) also lets the login through.
-                let count: Option<i64> = client.get(key).await.unwrap_or(None);
-                if count.unwrap_or(0) >= MAX_FAILED_LOGINS {
-                    let ttl: i64 = client.ttl(key).await.unwrap_or(LOGIN_WINDOW_SECS);
-                    return Err(fail(AppError::RateLimited(ttl.max(1) as u64)));
-                }
-            }
-            Ok(())
+        /// Takes the attempt's turns before the password is checked, or refuses with 429.
+        pub async fn take(&self) -> Result<(), AppError> {
+            take_turn(self.stores, &rate_limit::LOGIN_PER_ADDRESS, &self.address).await?;
+            take_turn(
+                self.stores,
+                &rate_limit::LOGIN_PER_ACCOUNT_AND_ADDRESS,
+                &self.pair,
+            )
+            .await
         }
 
-        /// Counts a failure; the window starts at the first failure.
-        pub async fn record_failure(&self) {
-            let client = self.stores.redis.client();
-            if !client.is_connected() {
-                return;
-            }
-            for key in &self.keys {
-                let count: Result<i64, _> = client.incr(key).await;
-                if count.as_ref().is_ok_and(|&c| c == 1) {
-                    let _: Result<bool, _> = client.expire(key, LOGIN_WINDOW_SECS, None).await;
-                }
-            }
-        }
-
-        /// A successful login clears the e-mail's counter (the address's stays).
-        pub async fn record_success(&self) {
-            let client = self.stores.redis.client();
-            if !client.is_connected() {
-                return;
-            }
-            let _: Result<i64, _> = client.del(&self.keys[0]).await;
+        /// The password was right: this account's misses from here are forgiven, and the
+        /// address gets its turn back.
+        pub async fn succeeded(&self) {
+            let redis = &self.stores.redis;
+            rate_limit::forgive(
+                redis,
+                &rate_limit::LOGIN_PER_ACCOUNT_AND_ADDRESS,
+                &self.pair,
+            )
+            .await;
+            rate_limit::give_back(redis, &rate_limit::LOGIN_PER_ADDRESS, &self.address).await;
         }
     }
 }

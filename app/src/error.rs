@@ -37,7 +37,7 @@ pub enum AppError {
     #[error("{0}")]
     Forbidden(String),
     /// Too many attempts (429).
-    #[error("Too many attempts. Try again in {0} s.")]
+    #[error("Too many attempts. Try again in {}.", wait_label(*.0))]
     RateLimited(u64),
     /// An upload bigger than allowed (413).
     #[error("{0}")]
@@ -54,6 +54,21 @@ pub enum AppError {
     /// The request could not be read or sent (network, encoding).
     #[error("Could not reach OmniPlug: {0}")]
     Request(String),
+}
+
+/// A wait as people say it: "40 s", "15 min", "1 h 5 min".
+pub fn wait_label(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{} s", secs.max(1)),
+        60..3600 => format!("{} min", secs.div_ceil(60)),
+        _ => {
+            let minutes = secs.div_ceil(60);
+            match minutes % 60 {
+                0 => format!("{} h", minutes / 60),
+                m => format!("{} h {m} min", minutes / 60),
+            }
+        }
+    }
 }
 
 impl AppError {
@@ -232,6 +247,9 @@ pub mod ssr {
             && let Ok(status) = http::StatusCode::from_u16(err.status())
         {
             response.set_status(status);
+            if let AppError::RateLimited(secs) = &err {
+                response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(*secs));
+            }
         }
         err
     }

@@ -181,6 +181,12 @@ pub async fn invite_member(
     let stores = crate::auth::ssr::stores()?;
     let (_, _, access) = ssr::access(&stores, &workspace_id, Action::ManageMembers).await?;
     let role = workspaces::parse_role(&role).map_err(workspace_error)?;
+    crate::auth::ssr::take_turn(
+        &stores,
+        &omniplug_core::rate_limit::INVITATIONS_PER_WORKSPACE,
+        &access.workspace_id().to_string(),
+    )
+    .await?;
     let created = workspaces::invite(&stores.db, &access, &email, role, chrono::Utc::now())
         .await
         .map_err(workspace_error)?;

@@ -5,6 +5,8 @@
 
 use std::{fmt, path::PathBuf};
 
+pub use omniplug_platforms::clients::AddressList;
+
 /// A value that must never appear in logs: `Debug` and `Display` print `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret<T>(T);
@@ -101,7 +103,17 @@ pub struct Config {
     /// `OMNIPLUG_METRICS_TOKEN`: `/metrics` answers only requests bearing this token. Without
     /// it, `/metrics` is open in development and not served at all in production.
     pub metrics_token: Option<Secret<String>>,
+    /// `OMNIPLUG_TRUSTED_PROXIES`: the reverse proxies in front of this server (addresses or
+    /// networks). A request from one of them is counted against the address it names in
+    /// `X-Forwarded-For`; every other request against its own peer address. Empty by default.
+    pub trusted_proxies: AddressList,
+    /// `OMNIPLUG_SIGN_UPS_PER_HOUR`: new accounts one client address may create in an hour
+    /// (default [`DEFAULT_SIGN_UPS_PER_HOUR`]).
+    pub sign_ups_per_hour: u32,
 }
+
+/// New accounts per client address per hour unless configured.
+pub const DEFAULT_SIGN_UPS_PER_HOUR: u32 = 10;
 
 /// Media storage: `OMNIPLUG_MEDIA_DIR` (default `<data dir>/media`), or an S3-compatible bucket
 /// when `OMNIPLUG_MEDIA_S3_BUCKET` is set; `OMNIPLUG_MEDIA_PUBLIC_URL` is this server's address
@@ -114,9 +126,8 @@ pub struct MediaSettings {
     pub s3: Option<S3Settings>,
     /// A public `https://` base the networks can fetch from; `None` keeps media private.
     pub public_url: Option<String>,
-    /// `OMNIPLUG_MEDIA_UPLOADS_PER_HOUR`: uploads one person may start per clock hour
-    /// (default [`DEFAULT_UPLOADS_PER_HOUR`]); past it, uploads are refused with 429 until the
-    /// hour turns.
+    /// `OMNIPLUG_MEDIA_UPLOADS_PER_HOUR`: uploads one person may start in an hour (default
+    /// [`DEFAULT_UPLOADS_PER_HOUR`]); past it, uploads are refused with 429 and the wait.
     pub uploads_per_hour: u32,
 }
 
@@ -178,6 +189,22 @@ pub struct NetworkSettings {
     /// Private networks a person-chosen server (a self-hosted Bluesky PDS) may be on, from
     /// `OMNIPLUG_OUTBOUND_ALLOW`; by default only public addresses are called.
     pub outbound: omniplug_platforms::clients::Outbound,
+}
+
+/// A whole number above zero from `var`, or `default` when unset.
+fn positive(var: &'static str, raw: Option<String>, default: u32) -> Result<u32, ConfigError> {
+    match raw {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or(ConfigError {
+                var,
+                message: format!("{raw:?} is not a positive whole number"),
+            }),
+    }
 }
 
 /// The variables that configure a network's OAuth app.
@@ -296,13 +323,11 @@ impl Config {
             }),
             public_url: get("OMNIPLUG_MEDIA_PUBLIC_URL")
                 .map(|u| u.trim_end_matches('/').to_owned()),
-            uploads_per_hour: match get("OMNIPLUG_MEDIA_UPLOADS_PER_HOUR") {
-                None => DEFAULT_UPLOADS_PER_HOUR,
-                Some(raw) => raw.parse().ok().filter(|n| *n > 0).ok_or(ConfigError {
-                    var: "OMNIPLUG_MEDIA_UPLOADS_PER_HOUR",
-                    message: format!("{raw:?} is not a positive whole number"),
-                })?,
-            },
+            uploads_per_hour: positive(
+                "OMNIPLUG_MEDIA_UPLOADS_PER_HOUR",
+                get("OMNIPLUG_MEDIA_UPLOADS_PER_HOUR"),
+                DEFAULT_UPLOADS_PER_HOUR,
+            )?,
         };
 
         Ok(Self {
@@ -327,6 +352,18 @@ impl Config {
                 }
             },
             metrics_token: get("OMNIPLUG_METRICS_TOKEN").map(Secret::new),
+            trusted_proxies: AddressList::parse(
+                &get("OMNIPLUG_TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|message| ConfigError {
+                var: "OMNIPLUG_TRUSTED_PROXIES",
+                message,
+            })?,
+            sign_ups_per_hour: positive(
+                "OMNIPLUG_SIGN_UPS_PER_HOUR",
+                get("OMNIPLUG_SIGN_UPS_PER_HOUR"),
+                DEFAULT_SIGN_UPS_PER_HOUR,
+            )?,
         })
     }
 

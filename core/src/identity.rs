@@ -199,14 +199,45 @@ impl Password {
         Ok(Self(raw.to_owned()))
     }
 
-    /// argon2id PHC string with a random salt.
-    pub fn hash(&self) -> Result<String, ServiceError> {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(self.0.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|err| ServiceError::Hashing(err.to_string()))
+    /// argon2id PHC string with a random salt, computed off the async runtime (see
+    /// [`off_runtime`]).
+    pub async fn hash(&self) -> Result<String, ServiceError> {
+        let raw = self.0.clone();
+        off_runtime(move || hash_now(&raw)).await?
     }
+}
+
+fn hash_now(raw: &str) -> Result<String, ServiceError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(raw.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|err| ServiceError::Hashing(err.to_string()))
+}
+
+/// argon2 is slow on purpose (tens of milliseconds of one core and 19 MiB per hash). Hashes
+/// run on tokio's blocking threads, at most one per core at a time: a burst of sign-ups or
+/// logins queues here while the runtime's workers go on answering every other request, and
+/// the memory the hashes take stays bounded.
+async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ServiceError> {
+    static SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    let _slot = SLOTS
+        .acquire()
+        .await
+        .map_err(|err| ServiceError::Hashing(err.to_string()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| ServiceError::Hashing(err.to_string()))
+}
+
+/// [`verify_password`] off the async runtime.
+pub async fn check_password(candidate: &str, stored_hash: &str) -> Result<bool, ServiceError> {
+    let (candidate, stored_hash) = (candidate.to_owned(), stored_hash.to_owned());
+    off_runtime(move || verify_password(&candidate, &stored_hash)).await
 }
 
 /// Whether `candidate` matches a stored PHC hash. A malformed hash never matches.
@@ -272,7 +303,7 @@ pub async fn sign_up(
     let password = Password::new(password)?;
     let name = parse_name(name)?;
     let timezone = parse_timezone(timezone)?;
-    let password_hash = password.hash()?;
+    let password_hash = password.hash().await?;
     let now = Utc::now();
     let txn = db.begin().await?;
     let user = user::ActiveModel {
@@ -324,14 +355,14 @@ pub async fn log_in(
         .filter(user::Column::Email.eq(email.as_str()))
         .one(db)
         .await?;
+    // An unknown e-mail costs the same work as a real check, against a dummy hash.
+    let stored = found
+        .as_ref()
+        .map_or(DUMMY_HASH, |user| &user.password_hash);
+    let matches = check_password(password, stored).await?;
     match found {
-        Some(user) if verify_password(password, &user.password_hash) => Ok(user),
-        Some(_) => Err(IdentityError::WrongCredentials.into()),
-        None => {
-            // Same work as a real check.
-            let _ = verify_password(password, DUMMY_HASH);
-            Err(IdentityError::WrongCredentials.into())
-        }
+        Some(user) if matches => Ok(user),
+        _ => Err(IdentityError::WrongCredentials.into()),
     }
 }
 
@@ -368,7 +399,7 @@ pub async fn change_password(
         .one(db)
         .await?
         .ok_or(DbErr::RecordNotFound("user".into()))?;
-    if !verify_password(current, &found.password_hash) {
+    if !check_password(current, &found.password_hash).await? {
         return Err(IdentityError::CurrentPasswordWrong.into());
     }
     let password = Password::new(new)?;
@@ -376,7 +407,7 @@ pub async fn change_password(
         return Err(IdentityError::PasswordUnchanged.into());
     }
     let mut active = sea_orm::IntoActiveModel::into_active_model(found);
-    active.password_hash = Set(password.hash()?);
+    active.password_hash = Set(password.hash().await?);
     active.updated_at = Set(Utc::now());
     active.update(db).await?;
     Ok(())
@@ -442,16 +473,22 @@ mod tests {
         );
     }
 
-    #[test]
-    fn hashes_are_argon2id_and_verify_only_the_right_password() {
+    #[tokio::test]
+    async fn hashes_are_argon2id_and_verify_only_the_right_password() {
         let hash = Password::new("correct horse battery")
             .expect("ok")
             .hash()
+            .await
             .expect("hash");
         assert!(hash.starts_with("$argon2id$"));
         assert!(verify_password("correct horse battery", &hash));
         assert!(!verify_password("correct horse batterY", &hash));
         assert!(!verify_password("anything", "not a hash"));
+        assert!(
+            check_password("correct horse battery", &hash)
+                .await
+                .expect("ran")
+        );
         assert!(
             PasswordHash::new(DUMMY_HASH).is_ok(),
             "the dummy hash must parse so it costs real work"

@@ -16,6 +16,7 @@ pub mod post_rules;
 pub mod post_views;
 pub mod posts;
 pub mod queue;
+pub mod rate_limit;
 pub mod schedule;
 pub mod sessions;
 pub mod shutdown;

@@ -671,35 +671,25 @@ pub async fn delete(
     Ok(())
 }
 
-/// Takes one of the `limit` uploads a person may start in the clock hour of `now`; `None`
-/// when allowed, else the seconds until the hour turns. Every attempt counts, refused files
+/// Takes one of the `limit` uploads a person may start in an hour (from their first); `None`
+/// when allowed, else the seconds until the hour is over. Every attempt counts, refused files
 /// too (each is read, sniffed and decoded). With Redis unreachable the upload is allowed
-/// uncounted rather than refused.
+/// uncounted rather than refused (see [`crate::rate_limit`]).
 pub async fn take_upload_turn(
     redis: &crate::queue::Redis,
     user_id: Uuid,
     limit: u32,
-    now: DateTime<Utc>,
 ) -> Option<u64> {
-    use fred::interfaces::{ClientLike, KeysInterface};
-    if !redis.client().is_connected() {
-        // Not waiting for a reconnect: the upload goes ahead uncounted.
-        tracing::warn!("upload not counted: Redis is not connected");
-        return None;
-    }
-    let hour = now.timestamp().div_euclid(3600);
-    let key = redis.key(&format!("media:uploads:{user_id}:{hour}"));
-    let count: i64 = match redis.client().incr(&key).await {
-        Ok(count) => count,
-        Err(err) => {
-            tracing::warn!(error = %err, "upload not counted: Redis unavailable");
-            return None;
-        }
+    use crate::rate_limit::{self, Limit, Verdict};
+    let limit = Limit {
+        name: "upload",
+        max: limit,
+        window: std::time::Duration::from_secs(60 * 60),
     };
-    if count == 1 {
-        let _: Result<bool, _> = redis.client().expire(&key, 3600, None).await;
+    match rate_limit::take(redis, &limit, &user_id.to_string()).await {
+        Verdict::Allowed => None,
+        Verdict::Limited { retry_after } => Some(retry_after),
     }
-    (count > i64::from(limit)).then(|| (3600 - now.timestamp().rem_euclid(3600)).unsigned_abs())
 }
 
 #[cfg(test)]

@@ -17,8 +17,11 @@ use crate::{
     entities::{session, user},
 };
 
-/// How long a session lives without use; every use pushes the expiry this far out again.
+/// How long a session lives without use; every use pushes the expiry this far out again...
 pub const SESSION_TTL: Duration = Duration::days(30);
+/// ...but never past this long after logging in: a stolen cookie stops working at the latest
+/// then, however busy it is kept.
+pub const SESSION_MAX_AGE: Duration = Duration::days(90);
 /// Sliding the expiry is a write; do it at most this often per session.
 const SLIDE_EVERY: Duration = Duration::minutes(5);
 
@@ -82,8 +85,8 @@ pub async fn create(
     Ok((token, model))
 }
 
-/// The user and session behind a cookie token, if it is known and not expired. Slides the
-/// expiry forward on use.
+/// The user and session behind a cookie token, if it is known and not expired (idle for
+/// [`SESSION_TTL`], or older than [`SESSION_MAX_AGE`]). Slides the expiry forward on use.
 #[tracing::instrument(skip_all, err)]
 pub async fn authenticate(
     db: &DatabaseConnection,
@@ -98,14 +101,15 @@ pub async fn authenticate(
     let Some((session, Some(user))) = found else {
         return Ok(None);
     };
-    if session.expires_at <= now {
+    let ends = session.created_at + SESSION_MAX_AGE;
+    if session.expires_at <= now || ends <= now {
         session::Entity::delete_by_id(session.id).exec(db).await?;
         return Ok(None);
     }
     let session = if now - session.last_seen_at >= SLIDE_EVERY {
         let mut active = session.into_active_model();
         active.last_seen_at = Set(now);
-        active.expires_at = Set(now + SESSION_TTL);
+        active.expires_at = Set((now + SESSION_TTL).min(ends));
         active.update(db).await?
     } else {
         session

@@ -8,7 +8,6 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
-use omniplug_core::sessions;
 
 use crate::AppState;
 
@@ -27,19 +26,15 @@ pub async fn redirect_by_login(
     if !signed_in_only && !signed_out_only {
         return next.run(request).await;
     }
-    let logged_in = match app::auth::ssr::token_from_headers(request.headers()) {
-        Some(token) => {
-            match sessions::authenticate(&state.stores.db, &token, chrono::Utc::now()).await {
-                Ok(found) => found.is_some(),
-                Err(err) => {
-                    // Let the page render; its own data calls will report the failure.
-                    tracing::error!(error = %err, "session lookup failed");
-                    return next.run(request).await;
-                }
+    let logged_in =
+        match app::auth::ssr::session_from_headers(&state.stores, request.headers()).await {
+            Ok(found) => found.is_some(),
+            Err(err) => {
+                // Let the page render; its own data calls will report the failure.
+                tracing::error!(error = %err, "session lookup failed");
+                return next.run(request).await;
             }
-        }
-        None => false,
-    };
+        };
     if signed_in_only && !logged_in {
         let target = request
             .uri()

@@ -117,6 +117,10 @@ pub fn build_router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             policy,
             security::headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.stores.config.trusted_proxies.clone(),
+            security::client_address,
         ));
     observability::instrument(router).with_state(state)
 }

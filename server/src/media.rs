@@ -11,12 +11,11 @@ use axum::{
     routing::{get, post},
 };
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use omniplug_core::{
     Stores,
     entities::media_asset,
     media::{self, MediaError},
-    sessions,
     tenancy::{self, Action, WorkspaceAccess},
 };
 use omniplug_platforms::media::MAX_VIDEO_BYTES;
@@ -65,9 +64,7 @@ async fn access(
     workspace_id: &str,
     action: Action,
 ) -> Result<WorkspaceAccess, Response> {
-    let token = app::auth::ssr::token_from_headers(headers)
-        .ok_or_else(|| refuse(AppError::Unauthenticated))?;
-    let (user, _) = sessions::authenticate(&stores.db, &token, Utc::now())
+    let (user, _) = app::auth::ssr::session_from_headers(stores, headers)
         .await
         .map_err(|err| {
             tracing::error!(error = %err, "session lookup failed");
@@ -104,7 +101,7 @@ async fn upload(
         Ok(access) => access,
         Err(response) => return response,
     };
-    if let Err(refused) = count_upload(&stores, access.user_id(), Utc::now()).await {
+    if let Err(refused) = count_upload(&stores, access.user_id()).await {
         return refused;
     }
     let (name, bytes) = loop {
@@ -136,9 +133,9 @@ async fn upload(
 
 /// The person's upload allowance for this hour (see [`media::take_upload_turn`]); over it, a
 /// 429 saying when uploads open again.
-async fn count_upload(stores: &Stores, user_id: Uuid, now: DateTime<Utc>) -> Result<(), Response> {
+async fn count_upload(stores: &Stores, user_id: Uuid) -> Result<(), Response> {
     let limit = stores.config.media.uploads_per_hour;
-    let Some(wait) = media::take_upload_turn(&stores.redis, user_id, limit, now).await else {
+    let Some(wait) = media::take_upload_turn(&stores.redis, user_id, limit).await else {
         return Ok(());
     };
     let minutes = wait.div_ceil(60);

@@ -8,8 +8,7 @@ use axum::{
     response::{Html, IntoResponse, Response},
     routing::get,
 };
-use chrono::Utc;
-use omniplug_core::{Stores, connections, health, sessions};
+use omniplug_core::{Stores, connections, health};
 use omniplug_platforms::Platform;
 use serde::Deserialize;
 
@@ -61,9 +60,7 @@ async fn finish_callback(
     headers: &HeaderMap,
 ) -> Result<String, String> {
     let platform = Platform::from_slug(platform).ok_or("Unknown network.")?;
-    let token = app::auth::ssr::token_from_headers(headers)
-        .ok_or("Log in to OmniPlug, then connect again.")?;
-    let (user, _) = sessions::authenticate(&stores.db, &token, Utc::now())
+    let (user, _) = app::auth::ssr::session_from_headers(stores, headers)
         .await
         .map_err(|err| {
             tracing::error!(%err, "session lookup failed");

@@ -5,20 +5,46 @@
 //! Browsers always send `Origin` on cross-site POSTs; requests without one (curl, API clients)
 //! pass, and are authenticated by other means than the session cookie.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use app::error::{AppError, ErrorBody};
 use axum::{
     Json,
-    extract::{Request, State},
+    extract::{ConnectInfo, Request, State},
     http::{HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use http_body_util::BodyExt;
+use omniplug_core::{
+    config::AddressList,
+    rate_limit::{self, ClientAddress},
+};
+
+/// Middleware: notes who is asking ([`ClientAddress`]) for the limits that count per address:
+/// the peer, or the address a trusted proxy names (`OMNIPLUG_TRUSTED_PROXIES`).
+pub async fn client_address(
+    State(trusted): State<AddressList>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        let forwarded = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let address = rate_limit::client_address(peer.ip(), forwarded, &trusted);
+        request.extensions_mut().insert(ClientAddress(address));
+    }
+    next.run(request).await
+}
 
 /// Middleware: 403 for a non-GET request whose `Origin` is not this server.
 pub async fn refuse_cross_site(request: Request, next: Next) -> Response {

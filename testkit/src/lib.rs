@@ -99,5 +99,7 @@ pub fn test_config(db: &TestDatabase) -> Config {
         },
         sandbox: true,
         metrics_token: None,
+        trusted_proxies: omniplug_core::config::AddressList::default(),
+        sign_ups_per_hour: omniplug_core::config::DEFAULT_SIGN_UPS_PER_HOUR,
     }
 }

@@ -146,6 +146,36 @@ async fn wrong_email_and_wrong_password_get_the_same_answer() {
 }
 
 #[tokio::test]
+async fn a_session_kept_busy_still_ends_ninety_days_after_login() {
+    let (_t, db) = database().await;
+    let ada = identity::sign_up(&db, "ada@example.com", PASSWORD, "Ada", "UTC")
+        .await
+        .expect("sign up");
+    let now = Utc::now();
+    let (token, _) = sessions::create(&db, ada.user.id, None, None, now)
+        .await
+        .expect("create");
+    // Used every twenty days: each use slides the idle expiry, never past the 90th day.
+    for day in [20, 40, 60, 80] {
+        let (_, seen) = sessions::authenticate(&db, token.expose(), now + Duration::days(day))
+            .await
+            .expect("query")
+            .unwrap_or_else(|| panic!("still valid on day {day}"));
+        assert!(
+            seen.expires_at <= now + sessions::SESSION_MAX_AGE,
+            "day {day}"
+        );
+    }
+    assert!(
+        sessions::authenticate(&db, token.expose(), now + Duration::days(90))
+            .await
+            .expect("query")
+            .is_none(),
+        "ended on day 90 although used on day 80"
+    );
+}
+
+#[tokio::test]
 async fn sessions_authenticate_slide_expire_and_end() {
     let (_t, db) = database().await;
     let ada = identity::sign_up(&db, "ada@example.com", PASSWORD, "Ada", "UTC")

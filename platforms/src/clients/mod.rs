@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{ErrorKind, PlatformError, next_utc_midnight, retry_at};
 pub use oauth::Pkce;
-pub use outbound::{Outbound, Refusal};
+pub use outbound::{AddressList, Outbound, Refusal};
 
 use crate::Platform;
 

@@ -23,33 +23,33 @@ use reqwest::{
 /// The networks a person-chosen address may resolve into besides the public internet.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outbound {
-    allowed: Arc<Vec<Network>>,
+    allowed: AddressList,
 }
 
-/// An address with a prefix length, like `192.168.1.0/24`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Network {
-    base: IpAddr,
-    prefix: u8,
-}
+/// Addresses and networks an operator names in a setting, like `192.168.1.0/24, 10.0.0.7`:
+/// the outbound allow-list here, the trusted proxies in the server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddressList(Arc<Vec<ipnet::IpNet>>);
 
-impl Network {
-    fn contains(&self, ip: IpAddr) -> bool {
-        match (self.base, ip) {
-            (IpAddr::V4(base), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(base) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(base), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(base) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
+impl AddressList {
+    /// Reads addresses or networks separated by commas or spaces (`192.168.1.0/24, 10.0.0.7,
+    /// fd00::/8`); a bare address is a network of one. Empty is an empty list.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        raw.split([',', ' '])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|item| {
+                item.parse::<ipnet::IpNet>()
+                    .or_else(|_| item.parse::<IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("{item:?} is not an IP address or network"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(|list| Self(Arc::new(list)))
+    }
+
+    /// Whether `ip` is in one of the networks.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&ip))
     }
 }
 
@@ -82,36 +82,10 @@ impl fmt::Display for Refusal {
 impl std::error::Error for Refusal {}
 
 impl Outbound {
-    /// Reads an allow-list: addresses or networks separated by commas or spaces
-    /// (`192.168.1.0/24, 10.0.0.7, fd00::/8`). Empty allows nothing beyond the public internet.
+    /// Reads an allow-list (see [`AddressList::parse`]). Empty allows nothing beyond the
+    /// public internet.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let mut allowed = Vec::new();
-        for item in raw
-            .split([',', ' '])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            let (address, prefix) = match item.split_once('/') {
-                Some((a, p)) => (a, Some(p)),
-                None => (item, None),
-            };
-            let base: IpAddr = address
-                .parse()
-                .map_err(|_| format!("{item:?} is not an IP address or network"))?;
-            let max = if base.is_ipv4() { 32 } else { 128 };
-            let prefix = match prefix {
-                None => max,
-                Some(p) => p
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|p| *p <= max)
-                    .ok_or_else(|| format!("{item:?} has a prefix length outside 0-{max}"))?,
-            };
-            allowed.push(Network { base, prefix });
-        }
-        Ok(Self {
-            allowed: Arc::new(allowed),
-        })
+        AddressList::parse(raw).map(|allowed| Self { allowed })
     }
 
     /// Whether a connection to `ip` is allowed; `host` names it in the refusal.
@@ -119,7 +93,7 @@ impl Outbound {
         let Some(kind) = special_purpose(ip) else {
             return Ok(());
         };
-        if self.allowed.iter().any(|n| n.contains(ip)) {
+        if self.allowed.contains(ip) {
             return Ok(());
         }
         Err(Refusal {

@@ -161,15 +161,74 @@ async fn repeated_failed_logins_are_rate_limited_with_a_wait_time() {
         let (status, _) = error_of(app.log_in("ada@example.com", "guess guess guess").await).await;
         assert_eq!(status, 401);
     }
-    // Now even the right password waits.
-    let (status, message) = error_of(app.log_in("ada@example.com", PASSWORD).await).await;
+    // Now even the right password waits, and the answer says for how long.
+    let refused = app.log_in("ada@example.com", PASSWORD).await;
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((841..=900).contains(&retry_after), "{retry_after}");
+    let (status, message) = error_of(refused).await;
     assert_eq!(status, 429);
-    let seconds: u64 = message
-        .strip_prefix("Too many attempts. Try again in ")
-        .and_then(|rest| rest.strip_suffix(" s."))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected message: {message}"));
-    assert!((1..=900).contains(&seconds), "{seconds}");
+    assert_eq!(message, "Too many attempts. Try again in 15 min.");
+}
+
+#[tokio::test]
+async fn over_https_the_session_cookie_is_a_secure_host_only_one() {
+    let app =
+        TestApp::spawn_with(|config| config.public_url = "https://omniplug.example".into()).await;
+    let response = app
+        .call(
+            "sign_up",
+            &[
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+                ("name", "Ada"),
+                ("timezone", "UTC"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    // What browsers require of a `__Host-` cookie: Secure, Path=/, no Domain.
+    assert!(cookie.starts_with("__Host-omniplug_session="), "{cookie}");
+    for attribute in ["; Secure", "; Path=/", "; HttpOnly", "Max-Age=7776000"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    let token = cookie
+        .split(';')
+        .next()
+        .and_then(|pair| pair.split_once('='))
+        .map(|(_, token)| token.to_owned())
+        .expect("token");
+    // The same token under the unprefixed name (as a sibling subdomain could plant it) is not
+    // a session here.
+    let as_named = |name: &str| {
+        let cookie = format!("{name}={token}");
+        let url = app.url("/api/current_user");
+        let origin = app.url("");
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .header("accept", "application/json")
+                .header("origin", origin)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .expect("current_user");
+            response.json::<Value>().await.expect("json")
+        }
+    };
+    assert_eq!(
+        as_named("__Host-omniplug_session").await["email"],
+        "ada@example.com"
+    );
+    assert_eq!(as_named("omniplug_session").await, Value::Null);
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod connections;
 mod health;
 mod hostile;
 mod isolation;
+mod limits;
 mod media;
 mod pages;
 mod posts;
