@@ -1,5 +1,5 @@
 # OmniPlug — the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test dev build tools migrate fmt reseal-tokens bench bench-dashboard bench-signups
+.PHONY: run test dev build tools migrate fmt reseal-tokens bench bench-dashboard bench-signups bench-memory
 
 ## Build and run the product (Redis + worker + server on SQLite); prints the URL.
 run:
@@ -42,6 +42,10 @@ bench-dashboard:
 ## /health latency while 300 people sign up at once (release build).
 bench-signups:
 	@scripts/bench-signups.sh
+
+## Server and worker memory under hostile uploads and a 95 MB video to 30 accounts (release).
+bench-memory:
+	@scripts/bench-memory.sh
 
 fmt:
 	@cargo fmt --all

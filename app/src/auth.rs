@@ -47,16 +47,23 @@ pub async fn sign_up(
 ) -> Result<CurrentUser, AppError> {
     use crate::error::ssr::identity_error;
     use omniplug_core::identity;
+    use omniplug_core::{identity::ServiceError, rate_limit};
     let stores = ssr::stores()?;
-    ssr::take_turn(
-        &stores,
-        &omniplug_core::rate_limit::sign_ups_per_address(stores.config.sign_ups_per_hour),
-        &ssr::client_address(),
-    )
-    .await?;
-    let created = identity::sign_up(&stores.db, &email, &password, &name, &timezone)
-        .await
-        .map_err(identity_error)?;
+    let limit = rate_limit::sign_ups_per_address(stores.config.sign_ups_per_hour);
+    let address = ssr::client_address();
+    ssr::take_turn(&stores, &limit, &address).await?;
+    let created = match identity::sign_up(&stores.db, &email, &password, &name, &timezone).await {
+        Ok(created) => created,
+        Err(err) => {
+            // A form to correct (a short password, a typo) does not use up the allowance; a
+            // taken address does, as finding that out cost a password hash.
+            if matches!(&err, ServiceError::Invalid(e) if *e != identity::IdentityError::EmailTaken)
+            {
+                rate_limit::give_back(&stores.redis, &limit, &address).await;
+            }
+            return Err(identity_error(err));
+        }
+    };
     ssr::start_session(&stores, created.user.id, Some(created.workspace.id)).await?;
     ssr::current_user(&stores, &created.user, Some(created.workspace.id)).await
 }
@@ -148,15 +155,27 @@ pub async fn change_password(
     use crate::error::ssr::{identity_error, internal};
     let stores = ssr::stores()?;
     let (user, session) = ssr::require_session(&stores).await?;
-    ssr::take_turn(
-        &stores,
-        &omniplug_core::rate_limit::PASSWORD_CHANGES_PER_ACCOUNT,
-        &user.id.to_string(),
+    use omniplug_core::{
+        identity::{IdentityError, ServiceError},
+        rate_limit,
+    };
+    let limit = rate_limit::PASSWORD_CHANGES_PER_ACCOUNT;
+    let subject = user.id.to_string();
+    ssr::take_turn(&stores, &limit, &subject).await?;
+    if let Err(err) = omniplug_core::identity::change_password(
+        &stores.db,
+        user.id,
+        &current_password,
+        &new_password,
     )
-    .await?;
-    omniplug_core::identity::change_password(&stores.db, user.id, &current_password, &new_password)
-        .await
-        .map_err(identity_error)?;
+    .await
+    {
+        // Only a wrong current password (a guess) keeps using up the allowance.
+        if matches!(&err, ServiceError::Invalid(e) if *e != IdentityError::CurrentPasswordWrong) {
+            rate_limit::give_back(&stores.redis, &limit, &subject).await;
+        }
+        return Err(identity_error(err));
+    }
     omniplug_core::sessions::end_all(&stores.db, user.id, Some(session.id))
         .await
         .map_err(internal)

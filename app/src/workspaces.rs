@@ -133,7 +133,7 @@ pub async fn delete_workspace(workspace_id: String, confirm: String) -> Result<(
     use omniplug_core::tenancy::Action;
     let stores = crate::auth::ssr::stores()?;
     let (_, _, access) = ssr::access(&stores, &workspace_id, Action::DeleteWorkspace).await?;
-    omniplug_core::workspaces::delete(&stores.db, &access, &confirm)
+    omniplug_core::workspaces::delete(&stores.db, &stores.media, &access, &confirm)
         .await
         .map_err(workspace_error)
 }

@@ -129,7 +129,13 @@ pub struct MediaSettings {
     /// `OMNIPLUG_MEDIA_UPLOADS_PER_HOUR`: uploads one person may start in an hour (default
     /// [`DEFAULT_UPLOADS_PER_HOUR`]); past it, uploads are refused with 429 and the wait.
     pub uploads_per_hour: u32,
+    /// `OMNIPLUG_MEDIA_QUOTA_MB`: how much one workspace's files may take in all, in MB
+    /// (default [`DEFAULT_MEDIA_QUOTA_MB`]); an upload past it is refused with a message.
+    pub quota_bytes: u64,
 }
+
+/// See [`MediaSettings::quota_bytes`]: 5 GB, a few dozen videos and thousands of images.
+pub const DEFAULT_MEDIA_QUOTA_MB: u32 = 5_000;
 
 /// See [`MediaSettings::uploads_per_hour`]: room for a heavy afternoon of composing (a post
 /// takes at most four images), not for a script filling the bucket.
@@ -142,6 +148,7 @@ impl Default for MediaSettings {
             s3: None,
             public_url: None,
             uploads_per_hour: DEFAULT_UPLOADS_PER_HOUR,
+            quota_bytes: u64::from(DEFAULT_MEDIA_QUOTA_MB) * 1024 * 1024,
         }
     }
 }
@@ -328,6 +335,12 @@ impl Config {
                 get("OMNIPLUG_MEDIA_UPLOADS_PER_HOUR"),
                 DEFAULT_UPLOADS_PER_HOUR,
             )?,
+            quota_bytes: u64::from(positive(
+                "OMNIPLUG_MEDIA_QUOTA_MB",
+                get("OMNIPLUG_MEDIA_QUOTA_MB"),
+                DEFAULT_MEDIA_QUOTA_MB,
+            )?) * 1024
+                * 1024,
         };
 
         Ok(Self {

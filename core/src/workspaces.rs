@@ -249,10 +249,12 @@ pub async fn rename(
     Ok(renamed)
 }
 
-/// Deletes the workspace and everything in it (owners only). `confirm` must equal its name.
+/// Deletes the workspace and everything in it, its media files too (owners only). `confirm`
+/// must equal its name.
 #[tracing::instrument(skip_all, fields(workspace_id = %access.workspace_id()), err(level = tracing::Level::INFO))]
 pub async fn delete(
     db: &DatabaseConnection,
+    media: &crate::media::MediaStore,
     access: &WorkspaceAccess,
     confirm: &str,
 ) -> Result<(), WorkspaceError> {
@@ -273,6 +275,11 @@ pub async fn delete(
     .await?;
     workspace::Entity::delete_by_id(found.id).exec(&txn).await?;
     txn.commit().await?;
+    // Its files go too. The rows naming them are gone, so a failure here is the operator's to
+    // clean up (logged with the prefix), not the owner's to retry.
+    if let Err(err) = media.remove_workspace(found.id).await {
+        tracing::error!(workspace_id = %found.id, error = %err, "files of a deleted workspace left in media storage under media/<workspace_id>/");
+    }
     Ok(())
 }
 

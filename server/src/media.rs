@@ -104,14 +104,32 @@ async fn upload(
     if let Err(refused) = count_upload(&stores, access.user_id()).await {
         return refused;
     }
-    let (name, bytes) = loop {
+    let allowance =
+        match media::allowance(&stores.db, &access, stores.config.media.quota_bytes).await {
+            Ok(allowance) => allowance,
+            Err(err) => return media_refusal(err),
+        };
+    // The file goes to a temporary file as it arrives; memory holds one chunk of it at a time.
+    let (name, incoming) = loop {
         match form.next_field().await {
-            Ok(Some(field)) if field.name() == Some("file") => {
+            Ok(Some(mut field)) if field.name() == Some("file") => {
                 let name = field.file_name().unwrap_or("upload").to_owned();
-                match field.bytes().await {
-                    Ok(bytes) => break (name, bytes),
-                    Err(err) => return multipart_refusal(&err),
+                let mut incoming = match media::Incoming::start(allowance) {
+                    Ok(incoming) => incoming,
+                    Err(err) => return media_refusal(err),
+                };
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) => {
+                            if let Err(err) = incoming.push(&chunk) {
+                                return media_refusal(err);
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(err) => return multipart_refusal(&err),
+                    }
                 }
+                break (name, incoming);
             }
             Ok(Some(_)) => {}
             Ok(None) => {
@@ -122,10 +140,19 @@ async fn upload(
             Err(err) => return multipart_refusal(&err),
         }
     };
-    if bytes.is_empty() {
+    if incoming.is_empty() {
         return refuse(AppError::Invalid("The file is empty.".into()));
     }
-    match media::upload(&stores.db, &stores.media, &access, &name, bytes, Utc::now()).await {
+    match media::upload(
+        &stores.db,
+        &stores.media,
+        &access,
+        &name,
+        incoming,
+        Utc::now(),
+    )
+    .await
+    {
         Ok(asset) => (StatusCode::CREATED, Json(app::media::ssr::item(&asset))).into_response(),
         Err(err) => media_refusal(err),
     }
@@ -153,10 +180,7 @@ async fn count_upload(stores: &Stores, user_id: Uuid) -> Result<(), Response> {
 
 fn multipart_refusal(err: &axum::extract::multipart::MultipartError) -> Response {
     if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        refuse(AppError::TooLarge(format!(
-            "This file is larger than OmniPlug takes ({} at most).",
-            omniplug_platforms::media::size_label(MAX_VIDEO_BYTES)
-        )))
+        refuse(AppError::TooLarge(media::too_large_refusal()))
     } else {
         refuse(AppError::Invalid(format!(
             "The upload could not be read: {}",
@@ -239,7 +263,10 @@ async fn members_file(stores: &Stores, headers: &HeaderMap, id: &str, thumb: boo
     let (read, mime) = if thumb {
         (stores.media.read_thumbnail(&asset).await, "image/jpeg")
     } else {
-        (stores.media.read(&asset).await, asset.mime_type.as_str())
+        (
+            stores.media.read_shared(&asset).await,
+            asset.mime_type.as_str(),
+        )
     };
     match read {
         Ok(bytes) => file_response(mime, bytes, "private, max-age=31536000, immutable"),
@@ -260,7 +287,8 @@ async fn public(
         Ok(asset) => asset,
         Err(err) => return media_refusal(err),
     };
-    match stores.media.read(&asset).await {
+    // A network fetching one video for thirty posts gets thirty answers from one copy.
+    match stores.media.read_shared(&asset).await {
         Ok(bytes) => file_response(&asset.mime_type, bytes, "public, max-age=86400"),
         Err(err) => media_refusal(err),
     }

@@ -877,7 +877,8 @@ impl Engine {
         let store = &self.stores.media;
         let mut media = Vec::with_capacity(assets.len());
         for (asset, attached) in assets.iter().zip(attached) {
-            let bytes = store.read(asset).await.map_err(|err| match err {
+            // One copy per file however many targets are publishing it at once.
+            let bytes = store.read_shared(asset).await.map_err(|err| match err {
                 media::MediaError::NotFound => CallError::Connection(format!(
                     "The file {} is missing from media storage.",
                     asset.file_name
@@ -885,7 +886,7 @@ impl Engine {
                 other => CallError::Internal(other.to_string()),
             })?;
             media.push(Media {
-                bytes: bytes.to_vec(),
+                bytes,
                 mime: asset.mime_type.clone(),
                 alt: attached.alt,
                 public_url: store.public_url(asset),

@@ -120,7 +120,8 @@ impl LinkedInClient {
             let bytes = usize::try_from(part.first_byte)
                 .ok()
                 .zip(usize::try_from(part.last_byte).ok())
-                .and_then(|(first, last)| media.bytes.get(first..=last))
+                .filter(|(first, last)| first <= last && *last < media.bytes.len())
+                .map(|(first, last)| media.bytes.slice(first..=last))
                 .ok_or_else(|| {
                     PlatformError::unreadable(Platform::LinkedIn, what, "a part outside the file")
                 })?;
@@ -130,7 +131,7 @@ impl LinkedInClient {
                 .put(&part.upload_url)
                 .bearer_auth(credentials.tokens.access.expose())
                 .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-                .body(bytes.to_vec());
+                .body(bytes);
             let answer = self.http.send(put, what).await?;
             parts.push(
                 answer.header("etag").map(str::to_owned).ok_or_else(|| {

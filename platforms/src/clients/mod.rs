@@ -91,8 +91,9 @@ pub struct Account {
 /// An image to attach.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Media {
-    /// The file itself (X, LinkedIn and Bluesky upload it).
-    pub bytes: Vec<u8>,
+    /// The file itself (X, LinkedIn and Bluesky upload it). `Bytes`, so every target and
+    /// every request body shares one copy.
+    pub bytes: bytes::Bytes,
     /// `image/png`, `image/jpeg`, …
     pub mime: String,
     /// Alt text for screen readers.

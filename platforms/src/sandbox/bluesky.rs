@@ -215,9 +215,12 @@ async fn get_session(State(ctx): State<Ctx>, Caller(did): Caller) -> Response {
 async fn upload_blob(
     State(ctx): State<Ctx>,
     Caller(did): Caller,
+    counted: Option<axum::Extension<super::Counted>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // A hosted Sandbox counts large blobs instead of keeping them.
+    let size = counted.map_or(body.len(), |c| c.0.0);
     let mime = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -231,7 +234,7 @@ async fn upload_blob(
         SimMedia {
             id: link.clone(),
             alt: None,
-            size: body.len(),
+            size,
             url: None,
             bytes,
             mime: mime.clone(),
@@ -239,7 +242,7 @@ async fn upload_blob(
             ..SimMedia::default()
         },
     );
-    Json(json!({ "blob": { "$type": "blob", "ref": { "$link": link }, "mimeType": mime, "size": body.len() } })).into_response()
+    Json(json!({ "blob": { "$type": "blob", "ref": { "$link": link }, "mimeType": mime, "size": size } })).into_response()
 }
 
 async fn create_record(

@@ -991,12 +991,56 @@ async fn audience(
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// The size of a request body a hosted Sandbox counted instead of keeping (see [`receive`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Counted(pub(crate) usize);
+
+/// Reads a request body. In tests, whole. In a hosted Sandbox, whole up to
+/// [`HOSTED_KEEP_BLOB`]; past that only its start (for the log) is kept and the rest counted as
+/// it streams by, so thirty 95 MB videos cost their sizes in a counter, not in memory.
+async fn receive(body: Body, hosted: bool) -> Result<(Bytes, Option<Counted>), StatusCode> {
+    use futures::StreamExt;
+    if !hosted {
+        return axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .map(|bytes| (bytes, None))
+            .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    let mut stream = body.into_data_stream();
+    let mut kept = bytes::BytesMut::new();
+    let mut len = 0usize;
+    let mut counting = false;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| StatusCode::PAYLOAD_TOO_LARGE)?;
+        len += chunk.len();
+        if len > MAX_BODY {
+            return Err(StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        if counting {
+            continue;
+        }
+        if len > HOSTED_KEEP_BLOB {
+            counting = true;
+            let room = HOSTED_LOG_BODY.saturating_sub(kept.len());
+            kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            kept.truncate(HOSTED_LOG_BODY);
+        } else {
+            kept.extend_from_slice(&chunk);
+        }
+    }
+    Ok((kept.freeze(), counting.then_some(Counted(len))))
+}
+
 /// Records every request, then applies the first matching fault, if any.
 async fn record_and_inject(State(ctx): State<Ctx>, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    let (mut parts, body) = request.into_parts();
+    let (bytes, counted) = match receive(body, ctx.hosted).await {
+        Ok(received) => received,
+        Err(status) => return status.into_response(),
     };
+    if let Some(counted) = counted {
+        parts.extensions.insert(counted);
+    }
     let path = parts.uri.path();
     let method = parts.method.as_str();
     // The record owns copies: hyper hands out the body and header values as views of its
@@ -1037,6 +1081,12 @@ async fn record_and_inject(State(ctx): State<Ctx>, request: Request, next: Next)
                     r.fault.clone()
                 })
         }
+    };
+    // A counted body reaches the handler empty, its size in the `Counted` extension.
+    let bytes = if counted.is_some() {
+        Bytes::new()
+    } else {
+        bytes
     };
     let request = Request::from_parts(parts, Body::from(bytes));
     match fault {

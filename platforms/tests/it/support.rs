@@ -19,7 +19,7 @@ pub const PNG: &[u8] = &[
 
 pub fn image(alt: &str) -> Media {
     Media {
-        bytes: PNG.to_vec(),
+        bytes: PNG.to_vec().into(),
         mime: "image/png".into(),
         alt: alt.into(),
         public_url: Some("https://media.omniplug.test/launch.png".into()),

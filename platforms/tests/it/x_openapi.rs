@@ -387,7 +387,7 @@ async fn every_request_the_x_client_sends_is_valid_against_the_spec() {
         let chunked = NewPost {
             text: format!("With a {mime}"),
             media: vec![omniplug_platforms::clients::Media {
-                bytes: vec![7; size],
+                bytes: vec![7; size].into(),
                 mime: mime.into(),
                 alt: "Moving pictures".into(),
                 public_url: None,

@@ -157,6 +157,22 @@ async fn sign_ups_from_one_address_are_limited_per_hour() {
             error_of(response).await
         }
     };
+    // Forms to correct do not use up the allowance.
+    for _ in 0..5 {
+        let response = call_from(
+            &app,
+            "198.51.100.20",
+            "sign_up",
+            &[
+                ("email", "typo@example.com"),
+                ("password", "short"),
+                ("name", "Someone"),
+                ("timezone", "UTC"),
+            ],
+        )
+        .await;
+        assert_eq!(response.status(), 400);
+    }
     for n in 0..3 {
         let (status, _) = sign_up(n, "198.51.100.20").await;
         assert_eq!(status, 200, "sign-up {n}");

@@ -277,6 +277,123 @@ async fn uploads_are_recognised_by_content_and_refused_with_413_or_415() {
     );
 }
 
+/// A workspace's library has a quota (`OMNIPLUG_MEDIA_QUOTA_MB`): a file that would pass it is
+/// refused while it arrives, saying what is left; a full library is refused before anything is
+/// read; deleting a file makes room again. Another workspace has its own.
+#[tokio::test]
+async fn a_full_media_library_refuses_uploads_and_says_what_is_left() {
+    let picture = samples::png(200, 200);
+    let quota = picture.len() as u64;
+    let app = TestApp::spawn_with(|config: &mut Config| config.media.quota_bytes = quota).await;
+    let ada = app.browser();
+    ada.sign_up("ada@example.com", "Ada").await;
+    let ws = ada.workspace_id().await;
+    let first = ada.uploaded(&ws, "first.png", picture.clone()).await;
+    let message = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), 413);
+        let body: Value = response.json().await.expect("json");
+        body["message"].as_str().expect("message").to_owned()
+    };
+
+    // Exactly full: the next upload is refused before anything of it is read.
+    let refused = message(
+        ada.upload(&ws, "more.png", "image/png", samples::png(5, 5))
+            .await,
+    )
+    .await;
+    assert!(
+        refused.starts_with("This workspace's media library is full: its files take ")
+            && refused.ends_with("Delete files you no longer need under Media, then upload again."),
+        "{refused}"
+    );
+
+    // Deleting makes room; a file larger than the room is refused while it arrives (by its
+    // bytes, before anything looks at its content), and nothing of it is kept.
+    ada.ok(
+        "delete_media",
+        &[
+            ("workspace_id", &ws),
+            ("media_id", first["id"].as_str().expect("id")),
+        ],
+    )
+    .await;
+    let too_big = vec![0u8; picture.len() + 1];
+    let refused = message(ada.upload(&ws, "big.bin", "image/png", too_big).await).await;
+    assert!(
+        refused.starts_with("This file does not fit in the workspace's media library: ")
+            && refused.contains(" are left."),
+        "{refused}"
+    );
+    let library = ada
+        .ok("list_media", &[("workspace_id", &ws), ("page", "1")])
+        .await;
+    assert_eq!(library["total"], 0);
+    ada.uploaded(&ws, "again.png", picture.clone()).await;
+
+    // Another workspace's library has its own room.
+    let other = ada
+        .ok("create_workspace", &[("name", "Side project")])
+        .await;
+    let other_ws = other["id"].as_str().expect("id").to_owned();
+    ada.uploaded(&other_ws, "elsewhere.png", picture).await;
+}
+
+/// Deleting a workspace deletes its files from the store; another workspace's stay.
+#[tokio::test]
+async fn deleting_a_workspace_removes_its_files_from_the_store() {
+    let app = TestApp::spawn().await;
+    let ada = app.browser();
+    ada.sign_up("ada@example.com", "Ada").await;
+    let personal = ada.workspace_id().await;
+    let created = ada.ok("create_workspace", &[("name", "Short lived")]).await;
+    let doomed = created["id"].as_str().expect("id").to_owned();
+    let kept = ada
+        .uploaded(&personal, "keep.png", samples::png(30, 30))
+        .await;
+    let gone = ada
+        .uploaded(&doomed, "gone.png", samples::png(30, 30))
+        .await;
+    // Larger than one request: stored in parts, and read back whole.
+    let clip = clip_of(20 * 1024 * 1024);
+    let long = ada.uploaded(&doomed, "long.mp4", clip.clone()).await;
+    let served = ada
+        .get(&format!("/media/{}", long["id"].as_str().expect("id")))
+        .await;
+    assert!(
+        served.bytes().await.expect("bytes").to_vec() == clip,
+        "same bytes"
+    );
+    let media_dir = app.data_dir().join("media").join("media");
+    assert!(
+        media_dir
+            .join(&doomed)
+            .join(gone["id"].as_str().expect("id"))
+            .is_file()
+    );
+    assert!(
+        media_dir
+            .join(&doomed)
+            .join(format!("{}.thumb.jpg", gone["id"].as_str().expect("id")))
+            .is_file()
+    );
+
+    ada.ok(
+        "delete_workspace",
+        &[("workspace_id", &doomed), ("confirm", "Short lived")],
+    )
+    .await;
+    let left: Vec<_> = std::fs::read_dir(media_dir.join(&doomed))
+        .map(|dir| dir.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "files left behind: {left:?}");
+    assert!(
+        media_dir
+            .join(&personal)
+            .join(kept["id"].as_str().expect("id"))
+            .is_file()
+    );
+}
+
 /// A person has an hourly upload allowance (`OMNIPLUG_MEDIA_UPLOADS_PER_HOUR`): past it, a
 /// 429 that says when uploads open again; refused files count; teammates keep their own.
 #[tokio::test]
@@ -726,6 +843,31 @@ async fn a_bucket_on_a_real_s3_compatible_server_stores_serves_publishes_and_del
     ));
     assert!(matches!(
         bucket.head(&thumb).await,
+        Err(object_store::Error::NotFound { .. })
+    ));
+
+    // A video larger than one request goes up in parts and reads back whole; deleting its
+    // workspace empties that workspace's part of the bucket.
+    let created = ada.ok("create_workspace", &[("name", "Videos")]).await;
+    let videos = created["id"].as_str().expect("id").to_owned();
+    let clip = clip_of(20 * 1024 * 1024);
+    let item = ada.uploaded(&videos, "long.mp4", clip.clone()).await;
+    let key = Path::from(format!(
+        "media/{videos}/{}",
+        item["id"].as_str().expect("id")
+    ));
+    let stored = bucket.get(&key).await.expect("the object is there");
+    assert!(
+        stored.bytes().await.expect("bytes").to_vec() == clip,
+        "same bytes"
+    );
+    ada.ok(
+        "delete_workspace",
+        &[("workspace_id", &videos), ("confirm", "Videos")],
+    )
+    .await;
+    assert!(matches!(
+        bucket.head(&key).await,
         Err(object_store::Error::NotFound { .. })
     ));
 }

@@ -5,14 +5,14 @@
 //! Storage keys are made of ids only (`media/<workspace>/<asset>`), so a file's name is a
 //! label and never part of a path.
 
-use std::{io::Cursor, sync::Arc};
+mod incoming;
+mod inspect;
+mod store;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use object_store::{
-    ObjectStore, PutPayload, aws::AmazonS3Builder, local::LocalFileSystem, path::Path,
-};
-use omniplug_platforms::media::{MediaFacts, MediaType, size_label};
+use object_store::path::Path;
+use omniplug_platforms::media::{MAX_VIDEO_BYTES, MediaFacts, MediaType, size_label};
 use ring::rand::{SecureRandom, SystemRandom};
 use sea_orm::{
     ActiveModelTrait,
@@ -23,17 +23,15 @@ use sea_orm::{
     sea_query::{Expr, OnConflict},
 };
 
+pub use incoming::{Allowance, Incoming, too_large_refusal};
+pub use inspect::{Inspected, THUMB_SIZE, inspect, inspect_file};
+pub use store::MediaStore;
+use store::thumb_key;
+
 use crate::{
-    config::MediaSettings,
     entities::{MediaKind, PostStatus, media_asset, media_usage, post},
     tenancy::{Action, WorkspaceAccess},
 };
-
-/// Thumbnails fit in a square of this many pixels.
-pub const THUMB_SIZE: u32 = 320;
-/// Images wider or taller than this are refused before decoding (a guard against files that
-/// claim enormous dimensions to exhaust memory).
-const MAX_DIMENSION: u32 = 16_384;
 
 /// Why a media operation failed; each message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -74,279 +72,6 @@ impl From<object_store::Error> for MediaError {
         }
     }
 }
-
-/// Where media bytes live. Cloning is cheap.
-#[derive(Clone)]
-pub struct MediaStore {
-    store: Arc<dyn ObjectStore>,
-    backend: &'static str,
-    public_url: Option<String>,
-}
-
-impl std::fmt::Debug for MediaStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MediaStore")
-            .field("backend", &self.backend)
-            .field("public_url", &self.public_url)
-            .finish_non_exhaustive()
-    }
-}
-
-impl MediaStore {
-    /// Opens the configured bucket, or the local folder (created if missing).
-    pub fn open(settings: &MediaSettings) -> Result<Self, MediaError> {
-        let (store, backend): (Arc<dyn ObjectStore>, _) = match &settings.s3 {
-            Some(s3) => {
-                let mut builder = AmazonS3Builder::new()
-                    .with_bucket_name(&s3.bucket)
-                    .with_region(&s3.region);
-                if let Some(endpoint) = &s3.endpoint {
-                    builder = builder
-                        .with_endpoint(endpoint)
-                        .with_virtual_hosted_style_request(false)
-                        .with_allow_http(endpoint.starts_with("http://"));
-                }
-                if let Some(id) = &s3.access_key_id {
-                    builder = builder.with_access_key_id(id);
-                }
-                if let Some(secret) = &s3.secret_access_key {
-                    builder = builder.with_secret_access_key(secret.expose());
-                }
-                (Arc::new(builder.build()?), "s3")
-            }
-            None => {
-                std::fs::create_dir_all(&settings.dir).map_err(|err| {
-                    MediaError::Storage(format!("{}: {err}", settings.dir.display()))
-                })?;
-                (
-                    Arc::new(LocalFileSystem::new_with_prefix(&settings.dir)?),
-                    "local",
-                )
-            }
-        };
-        Ok(Self {
-            store,
-            backend,
-            public_url: settings.public_url.clone(),
-        })
-    }
-
-    /// `local` or `s3`.
-    pub fn backend(&self) -> &'static str {
-        self.backend
-    }
-
-    /// Whether networks that fetch media by address (Instagram) can be served.
-    pub fn has_public_url(&self) -> bool {
-        self.public_url.is_some()
-    }
-
-    /// The address a network fetches `asset` from, when a public base is configured.
-    pub fn public_url(&self, asset: &media_asset::Model) -> Option<String> {
-        self.public_url
-            .as_ref()
-            .map(|base| format!("{base}/media/public/{}/{}", asset.id, asset.public_token))
-    }
-
-    /// The stored file.
-    pub async fn read(&self, asset: &media_asset::Model) -> Result<Bytes, MediaError> {
-        Ok(self
-            .store
-            .get(&Path::from(asset.storage_key.as_str()))
-            .await?
-            .bytes()
-            .await?)
-    }
-
-    /// The thumbnail (JPEG), for images.
-    pub async fn read_thumbnail(&self, asset: &media_asset::Model) -> Result<Bytes, MediaError> {
-        Ok(self
-            .store
-            .get(&thumb_key(&asset.storage_key))
-            .await?
-            .bytes()
-            .await?)
-    }
-
-    async fn put(&self, key: &Path, bytes: Bytes) -> Result<(), MediaError> {
-        self.store.put(key, PutPayload::from(bytes)).await?;
-        Ok(())
-    }
-
-    async fn remove(&self, key: &Path) -> Result<(), MediaError> {
-        match self.store.delete(key).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(err) => Err(err.into()),
-        }
-    }
-}
-
-fn thumb_key(storage_key: &str) -> Path {
-    Path::from(format!("{storage_key}.thumb.jpg"))
-}
-
-/// What an upload learned about a file before storing it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Inspected {
-    /// Its type, from its content.
-    pub kind: MediaType,
-    /// Pixels across, when known.
-    pub width: Option<u32>,
-    /// Pixels down, when known.
-    pub height: Option<u32>,
-    /// A video's length, when its header says.
-    pub duration_ms: Option<i64>,
-    /// A JPEG thumbnail, for images.
-    pub thumbnail: Option<Vec<u8>>,
-}
-
-/// Recognises, measures and (for images) decodes a file, refusing what OmniPlug does not
-/// take. CPU-bound: call it on a blocking thread.
-pub fn inspect(bytes: &[u8]) -> Result<Inspected, MediaError> {
-    let kind = MediaType::sniff(bytes).ok_or_else(|| {
-        MediaError::Unsupported(
-            "This file is not a JPEG, PNG, GIF, WebP image or MP4 video. Files are recognised by \
-             their content, not their name."
-                .into(),
-        )
-    })?;
-    let limit = kind.upload_limit();
-    if bytes.len() as u64 > limit {
-        return Err(MediaError::TooLarge(format!(
-            "This {} is {}; OmniPlug takes {} up to {}.",
-            kind.label(),
-            size_label(bytes.len() as u64),
-            if kind.is_video() { "videos" } else { "images" },
-            size_label(limit)
-        )));
-    }
-    if kind.is_video() {
-        let info = mp4_info(bytes).ok_or_else(|| {
-            MediaError::Unsupported(
-                "This MP4 could not be read: it has no movie header. Export it again.".into(),
-            )
-        })?;
-        return Ok(Inspected {
-            kind,
-            width: info.width,
-            height: info.height,
-            duration_ms: info.duration_ms,
-            thumbnail: None,
-        });
-    }
-    let unreadable = |err: image::ImageError| {
-        MediaError::Unsupported(format!(
-            "This file starts like a {} but could not be read as one ({err}).",
-            kind.label()
-        ))
-    };
-    let format = match kind {
-        MediaType::Jpeg => image::ImageFormat::Jpeg,
-        MediaType::Png => image::ImageFormat::Png,
-        MediaType::Gif => image::ImageFormat::Gif,
-        // Videos returned above.
-        MediaType::Webp | MediaType::Mp4 => image::ImageFormat::WebP,
-    };
-    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_DIMENSION);
-    limits.max_image_height = Some(MAX_DIMENSION);
-    reader.limits(limits);
-    let decoded = reader.decode().map_err(unreadable)?;
-    let rgba = decoded.thumbnail(THUMB_SIZE, THUMB_SIZE).to_rgba8();
-    // JPEG has no transparency: lay the thumbnail on white, as the composer's cards are.
-    let flat = image::RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
-        let [r, g, b, a] = rgba.get_pixel(x, y).0;
-        let over = |c: u8| {
-            let (c, a) = (u32::from(c), u32::from(a));
-            u8::try_from((c * a + 255 * (255 - a)) / 255).unwrap_or(u8::MAX)
-        };
-        image::Rgb([over(r), over(g), over(b)])
-    });
-    let mut thumbnail = Vec::new();
-    image::DynamicImage::ImageRgb8(flat)
-        .write_to(&mut Cursor::new(&mut thumbnail), image::ImageFormat::Jpeg)
-        .map_err(unreadable)?;
-    Ok(Inspected {
-        kind,
-        width: Some(decoded.width()),
-        height: Some(decoded.height()),
-        duration_ms: None,
-        thumbnail: Some(thumbnail),
-    })
-}
-
-/// What an MP4's movie header says.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Mp4Info {
-    duration_ms: Option<i64>,
-    width: Option<u32>,
-    height: Option<u32>,
-}
-
-/// Boxes of an ISO base media file (ISO/IEC 14496-12 §4.2): 32-bit size (1 = a 64-bit size
-/// follows, 0 = to the end), four-letter type, then the payload.
-fn boxes(data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
-    let mut rest = data;
-    std::iter::from_fn(move || {
-        let size = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
-        let kind: [u8; 4] = rest.get(4..8)?.try_into().ok()?;
-        let (header, size) = match size {
-            0 => (8, rest.len()),
-            1 => (
-                16,
-                usize::try_from(u64::from_be_bytes(rest.get(8..16)?.try_into().ok()?)).ok()?,
-            ),
-            n => (8, n),
-        };
-        if size < header || size > rest.len() {
-            return None;
-        }
-        let payload = &rest[header..size];
-        rest = &rest[size..];
-        Some((kind, payload))
-    })
-}
-
-fn mp4_info(data: &[u8]) -> Option<Mp4Info> {
-    let (_, moov) = boxes(data).find(|(k, _)| k == b"moov")?;
-    let mut info = Mp4Info::default();
-    let be32 = |b: &[u8], at: usize| -> Option<u64> {
-        Some(u64::from(u32::from_be_bytes(
-            b.get(at..at + 4)?.try_into().ok()?,
-        )))
-    };
-    if let Some((_, mvhd)) = boxes(moov).find(|(k, _)| k == b"mvhd") {
-        // version 0: 4 flags, 4 created, 4 modified, 4 timescale, 4 duration;
-        // version 1: 4 flags, 8 created, 8 modified, 4 timescale, 8 duration.
-        let (timescale, duration) = if mvhd.first() == Some(&1) {
-            let d = u64::from_be_bytes(mvhd.get(24..32)?.try_into().ok()?);
-            (be32(mvhd, 20)?, d)
-        } else {
-            (be32(mvhd, 12)?, be32(mvhd, 16)?)
-        };
-        info.duration_ms = duration
-            .saturating_mul(1000)
-            .checked_div(timescale)
-            .and_then(|ms| i64::try_from(ms).ok());
-    }
-    for (_, trak) in boxes(moov).filter(|(k, _)| k == b"trak") {
-        if let Some((_, tkhd)) = boxes(trak).find(|(k, _)| k == b"tkhd")
-            && tkhd.len() >= 8
-        {
-            // The last 8 bytes are width and height, 16.16 fixed point.
-            let at = tkhd.len() - 8;
-            let (w, h) = (be32(tkhd, at)? >> 16, be32(tkhd, at + 4)? >> 16);
-            if w > 0 && h > 0 {
-                info.width = u32::try_from(w).ok();
-                info.height = u32::try_from(h).ok();
-                break;
-            }
-        }
-    }
-    Some(info)
-}
-
 /// A file name fit to show: the last path component, without control characters, at most
 /// 120 characters. Never used to build a path.
 pub fn display_name(raw: &str) -> String {
@@ -376,42 +101,108 @@ fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The month an upload counts towards, `YYYY-MM` (UTC).
 pub fn usage_month(at: DateTime<Utc>) -> String {
     at.format("%Y-%m").to_string()
 }
+/// Bytes a workspace's files take in all.
+pub async fn bytes_stored(db: &DatabaseConnection, workspace_id: Uuid) -> Result<u64, DbErr> {
+    let total: Option<i64> = media_asset::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::col(media_asset::Column::ByteSize)
+                .sum()
+                .cast_as(sea_orm::sea_query::Alias::new("BIGINT")),
+            "total",
+        )
+        .filter(media_asset::Column::WorkspaceId.eq(workspace_id))
+        .into_tuple()
+        .one(db)
+        .await?
+        .flatten();
+    Ok(total.unwrap_or(0).unsigned_abs())
+}
 
-/// Stores a file in the workspace's library (editors and up): checks its content, makes a
-/// thumbnail, writes file and thumbnail, records the asset and counts the upload.
-#[tracing::instrument(skip_all, fields(workspace_id = %access.workspace_id(), bytes = bytes.len()), err(level = tracing::Level::INFO))]
+/// What the next upload to the workspace may bring (editors and up): the largest file
+/// OmniPlug takes, or what is left of the workspace's `quota` if that is less. A full library
+/// is refused before anything is read.
+pub async fn allowance(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    quota: u64,
+) -> Result<Allowance, MediaError> {
+    access.check(Action::WritePosts)?;
+    let used = bytes_stored(db, access.workspace_id()).await?;
+    let room = quota.saturating_sub(used);
+    let full = || {
+        format!(
+            "This workspace's media library is full: its files take {} of the {} it may hold. \
+             Delete files you no longer need under Media, then upload again.",
+            size_label(used),
+            size_label(quota)
+        )
+    };
+    if room == 0 {
+        return Err(MediaError::TooLarge(full()));
+    }
+    Ok(if room < MAX_VIDEO_BYTES {
+        Allowance {
+            max: room,
+            refusal: format!(
+                "This file does not fit in the workspace's media library: {} of its {} are left. \
+                 Delete files you no longer need under Media, then upload again.",
+                size_label(room),
+                size_label(quota)
+            ),
+        }
+    } else {
+        Allowance {
+            max: MAX_VIDEO_BYTES,
+            refusal: too_large_refusal(),
+        }
+    })
+}
+
+/// Stores a received file in the workspace's library (editors and up): checks its content,
+/// makes a thumbnail, writes file and thumbnail, records the asset and counts the upload.
+#[tracing::instrument(skip_all, fields(workspace_id = %access.workspace_id(), bytes = incoming.len), err(level = tracing::Level::INFO))]
 pub async fn upload(
     db: &DatabaseConnection,
     store: &MediaStore,
     access: &WorkspaceAccess,
     file_name: &str,
-    bytes: Bytes,
+    incoming: Incoming,
     now: DateTime<Utc>,
 ) -> Result<media_asset::Model, MediaError> {
     access.check(Action::WritePosts)?;
-    let inspected = {
-        let bytes = bytes.clone();
-        tokio::task::spawn_blocking(move || inspect(&bytes))
-            .await
-            .map_err(|err| MediaError::Storage(format!("inspecting the file: {err}")))??
-    };
+    let Incoming {
+        mut file,
+        len,
+        sha256,
+        ..
+    } = incoming;
+    let (inspected, file) = tokio::task::spawn_blocking(move || {
+        let inspected = inspect_file(&mut file, len);
+        (inspected, file)
+    })
+    .await
+    .map_err(|err| MediaError::Storage(format!("inspecting the file: {err}")))?;
+    let inspected = inspected?;
+    let mut file = file;
+    std::io::Seek::rewind(&mut file)
+        .map_err(|err| MediaError::Storage(format!("reading the upload: {err}")))?;
     let id = Uuid::now_v7();
     let storage_key = format!("media/{}/{id}", access.workspace_id());
-    let sha256 = sha256_hex(&bytes);
-    let byte_size = bytes.len() as i64;
-    store.put(&Path::from(storage_key.as_str()), bytes).await?;
+    let sha256: String = sha256
+        .finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let byte_size = i64::try_from(len).unwrap_or(i64::MAX);
+    store
+        .put_file(&Path::from(storage_key.as_str()), file, len)
+        .await?;
     if let Some(thumb) = inspected.thumbnail {
         store
             .put(&thumb_key(&storage_key), Bytes::from(thumb))
@@ -691,7 +482,6 @@ pub async fn take_upload_turn(
         Verdict::Limited { retry_after } => Some(retry_after),
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -703,20 +493,5 @@ mod tests {
         assert_eq!(display_name("..\u{0}.png"), "png");
         assert_eq!(display_name(""), "upload");
         assert_eq!(display_name("/"), "upload");
-    }
-
-    #[test]
-    fn a_movie_header_gives_length_and_size() {
-        let mp4 = omniplug_testkit::samples::mp4(2_500, 640, 360);
-        let info = mp4_info(&mp4).expect("has a moov box");
-        assert_eq!(
-            info,
-            Mp4Info {
-                duration_ms: Some(2_500),
-                width: Some(640),
-                height: Some(360)
-            }
-        );
-        assert!(mp4_info(b"\0\0\0\x10ftypisom\0\0\0\0").is_none());
     }
 }
