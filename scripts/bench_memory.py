@@ -82,8 +82,14 @@ def anonymous_upload(statuses):
         answer.read()
         statuses.append(answer.status)
     except (BrokenPipeError, ConnectionResetError):
-        # The server answered early and closed the connection: nothing of the body was read.
-        statuses.append("closed early")
+        # The server answered before the body was sent and closed the connection: read the
+        # answer it left.
+        try:
+            answer = conn.getresponse()
+            answer.read()
+            statuses.append(answer.status)
+        except (OSError, http.client.HTTPException):
+            statuses.append("closed early")
     finally:
         conn.close()
 
