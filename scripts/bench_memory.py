@@ -33,6 +33,17 @@ def rss_mb(pid):
     return 0.0
 
 
+def loopback_bytes():
+    """Bytes carried by the loopback interface so far (/proc/net/dev): every call between the
+    worker, the server and its Sandbox crosses it."""
+    with open("/proc/net/dev") as dev:
+        for line in dev:
+            name, _, counters = line.partition(":")
+            if name.strip() == "lo":
+                return int(counters.split()[0])
+    return 0
+
+
 class Peak:
     """Samples both processes until stopped; keeps the largest resident size of each."""
 
@@ -202,6 +213,7 @@ def main():
     for i, connection_id in enumerate(connections):
         form[f"post[connection_ids][{i}]"] = connection_id
     draft = ada.call("save_post", form)
+    carried_before = loopback_bytes()
     with Peak() as peak:
         started = time.perf_counter()
         ada.call("publish_post_now",
@@ -216,8 +228,13 @@ def main():
             time.sleep(0.5)
         took = time.perf_counter() - started
     published = states.count("PUBLISHED")
+    # The Sandbox (in the server) really received the video thirty times.
+    received = loopback_bytes() - carried_before
+    if received < 30 * 95_000_000:
+        raise SystemExit(f"only {received} bytes crossed loopback while 30 copies were sent")
     print(
-        f"95 MB video to 30 connections: {published} of 30 published in {took:.1f} s; "
+        f"95 MB video to 30 connections: {published} of 30 published in {took:.1f} s "
+        f"({received / 1e9:.2f} GB crossed loopback); "
         f"server peak RSS {peak.server:.0f} MB, worker peak RSS {peak.worker:.0f} MB"
     )
     results.append(("server, publishing", peak.server, SERVER_BOUND_MB))

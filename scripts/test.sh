@@ -2,8 +2,9 @@
 # `make test` (and CI's .ci/run): installs what the tests need, then runs, in order,
 # formatting, clippy, the WASM dependency check, every Rust test against SQLite and again
 # against a private PostgreSQL (the Bluesky client also against a real local AT Protocol
-# network), and the Playwright end-to-end tests in Chromium against the real server + worker.
-# Services live on loopback ports of their own and are stopped at exit.
+# network), the Playwright end-to-end tests in Chromium against the real server + worker, and
+# the memory bounds under hostile uploads and a large publish. Services live on loopback ports
+# of their own and are stopped at exit.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -110,5 +111,10 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 (cd end2end && BASE_URL="http://$E2E_ADDR" npx playwright test)
+
+phase "memory bounds: 20 anonymous 120 MB Sandbox requests, a 95 MB video to 30 accounts"
+# Fresh processes of the same (debug) build, their own Redis and database; fails past the
+# bounds (server 150 MB, worker 250 MB resident). `make bench-memory` runs it on release builds.
+SERVER=target/debug/server WORKER=target/debug/worker scripts/bench-memory.sh
 
 phase "all tests passed"
