@@ -311,9 +311,9 @@ pub mod ssr {
 
     use super::{CardStatus, ConnectionCard, HistoryLine};
 
-    /// The platform clients as this server is configured.
+    /// The platform clients as this server is configured (built once, in `Stores`).
     pub fn networks(stores: &Stores) -> Networks {
-        Networks::from_config(&stores.config)
+        stores.networks.clone()
     }
 
     fn event_words(event: &str) -> &'static str {

@@ -6,6 +6,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::{
     config::Config,
+    connections::Networks,
     db,
     media::{MediaError, MediaStore},
     queue::{QueueError, Redis},
@@ -42,6 +43,8 @@ pub struct Stores {
     pub vault: Arc<Vault>,
     /// Uploaded images and videos.
     pub media: MediaStore,
+    /// The network clients, built once per process: each keeps its connection pool.
+    pub networks: Networks,
 }
 
 impl Stores {
@@ -54,11 +57,21 @@ impl Stores {
         let redis = Redis::connect(&config)?;
         let media = MediaStore::open(&config.media)?;
         Ok(Self {
+            networks: Networks::from_config(&config),
             config: Arc::new(config),
             db,
             redis,
             vault: Arc::new(vault),
             media,
         })
+    }
+
+    /// The same stores with a changed configuration (a test learning its port), and network
+    /// clients built for it.
+    #[must_use]
+    pub fn with_config(mut self, config: Config) -> Self {
+        self.networks = Networks::from_config(&config);
+        self.config = Arc::new(config);
+        self
     }
 }

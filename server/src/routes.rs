@@ -90,11 +90,11 @@ async fn finish_callback(
     let code = query
         .code
         .ok_or("The network sent no code; start connecting again.")?;
-    let networks = connections::Networks::from_config(&stores.config);
+    let networks = &stores.networks;
     let (_, view) = connections::finish_oauth(
         &stores.db,
         &stores.vault,
-        &networks,
+        networks,
         user.id,
         platform,
         &state,

@@ -304,7 +304,7 @@ impl From<ConnectionError> for CallError {
 impl Engine {
     /// An engine over `stores` with `settings`.
     pub fn new(stores: Stores, settings: Settings) -> Self {
-        let networks = Networks::from_config(&stores.config);
+        let networks = stores.networks.clone();
         let calls = Arc::new(
             Platform::ALL
                 .into_iter()

@@ -56,7 +56,7 @@ impl TestApp {
         if !config.public_url.starts_with("https://") {
             config.public_url = format!("http://{addr}");
         }
-        stores.config = std::sync::Arc::new(config);
+        stores = stores.with_config(config);
         let leptos_options = LeptosOptions::builder()
             .output_name("omniplug")
             .site_addr(addr)
