@@ -408,11 +408,16 @@ pub mod ssr {
         Ok(dto(user, workspaces, preferred))
     }
 
-    /// The address the request came from, as the server noted it (the peer, or what a
-    /// trusted proxy says); "unknown" outside a request.
+    /// What the request's address is counted as (see `rate_limit::address_subject`): the
+    /// address the server noted (the peer, or what a trusted proxy says); "unknown" outside a
+    /// request.
     pub fn client_address() -> String {
         request()
-            .and_then(|p| p.extensions.get::<ClientAddress>().map(|a| a.0.to_string()))
+            .and_then(|p| {
+                p.extensions
+                    .get::<ClientAddress>()
+                    .map(|a| rate_limit::address_subject(a.0))
+            })
             .unwrap_or_else(|| "unknown".to_owned())
     }
 
@@ -427,13 +432,16 @@ pub mod ssr {
         }
     }
 
-    /// The turns a login attempt takes: one for the address, and one for this account from this
-    /// address. A wrong guess keeps both; the right password hands them back, so only misses
-    /// count — and an attacker's misses never touch the owner's count from their own address.
+    /// The turns a login attempt takes: one for the address, one for this account from this
+    /// address, and one for the account. A wrong guess keeps them; the right password hands
+    /// them back, so only misses count. An attacker's misses never touch the owner's count from
+    /// their own address, and the account's own limit (guessers with many addresses) does not
+    /// hold an address the owner logged in from before.
     #[derive(Debug)]
     pub struct LoginLimiter<'a> {
         stores: &'a Stores,
         address: String,
+        account: String,
         pair: String,
     }
 
@@ -441,10 +449,12 @@ pub mod ssr {
         /// A limiter for this attempt.
         pub fn new(stores: &'a Stores, email: &str) -> Self {
             let address = client_address();
-            let pair = format!("{}\n{address}", email.trim().to_lowercase());
+            let account = email.trim().to_lowercase();
+            let pair = format!("{account}\n{address}");
             Self {
                 stores,
                 address,
+                account,
                 pair,
             }
         }
@@ -457,7 +467,19 @@ pub mod ssr {
                 &rate_limit::LOGIN_PER_ACCOUNT_AND_ADDRESS,
                 &self.pair,
             )
-            .await
+            .await?;
+            let redis = &self.stores.redis;
+            if let Verdict::Limited { retry_after } =
+                rate_limit::take(redis, &rate_limit::LOGIN_PER_ACCOUNT, &self.account).await
+                && !rate_limit::is_remembered(redis, &rate_limit::KNOWN_ADDRESS, &self.pair).await
+            {
+                tracing::info!(
+                    retry_after,
+                    "refused: too many wrong passwords for this account"
+                );
+                return Err(fail(AppError::RateLimited(retry_after)));
+            }
+            Ok(())
         }
 
         /// The password was right: this account's misses from here are forgiven, and the
@@ -471,6 +493,8 @@ pub mod ssr {
             )
             .await;
             rate_limit::give_back(redis, &rate_limit::LOGIN_PER_ADDRESS, &self.address).await;
+            rate_limit::give_back(redis, &rate_limit::LOGIN_PER_ACCOUNT, &self.account).await;
+            rate_limit::remember(redis, &rate_limit::KNOWN_ADDRESS, &self.pair).await;
         }
     }
 }

@@ -58,16 +58,14 @@ pub enum AppError {
 
 /// A wait as people say it: "40 s", "15 min", "1 h 5 min".
 pub fn wait_label(secs: u64) -> String {
-    match secs {
-        0..60 => format!("{} s", secs.max(1)),
-        60..3600 => format!("{} min", secs.div_ceil(60)),
-        _ => {
-            let minutes = secs.div_ceil(60);
-            match minutes % 60 {
-                0 => format!("{} h", minutes / 60),
-                m => format!("{} h {m} min", minutes / 60),
-            }
-        }
+    if secs < 60 {
+        return format!("{} s", secs.max(1));
+    }
+    let minutes = secs.div_ceil(60);
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
     }
 }
 
@@ -197,6 +195,17 @@ impl FromServerFnError for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_read_as_people_say_them() {
+        let said = [0, 59, 60, 61, 900, 3541, 3600, 3660, 7200]
+            .map(wait_label)
+            .join(", ");
+        assert_eq!(
+            said,
+            "1 s, 59 s, 1 min, 2 min, 15 min, 1 h, 1 h, 1 h 1 min, 2 h"
+        );
+    }
 
     #[test]
     fn errors_round_trip_through_json_with_their_message() {

@@ -183,8 +183,8 @@ pub async fn invite_member(
     let role = workspaces::parse_role(&role).map_err(workspace_error)?;
     crate::auth::ssr::take_turn(
         &stores,
-        &omniplug_core::rate_limit::INVITATIONS_PER_WORKSPACE,
-        &access.workspace_id().to_string(),
+        &omniplug_core::rate_limit::INVITATIONS_PER_PERSON,
+        &access.user_id().to_string(),
     )
     .await?;
     let created = workspaces::invite(&stores.db, &access, &email, role, chrono::Utc::now())

@@ -3,6 +3,8 @@
 //! Passwords are hashed with argon2id. A wrong e-mail and a wrong password get the same answer,
 //! so the login form cannot be used to discover who has an account.
 
+use std::sync::Arc;
+
 use argon2::{
     Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
     password_hash::{SaltString, rand_core::OsRng},
@@ -222,16 +224,25 @@ fn hash_now(raw: &str) -> Result<String, ServiceError> {
 async fn off_runtime<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ServiceError> {
-    static SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
-        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
-    });
-    let _slot = SLOTS
-        .acquire()
+    static SLOTS: std::sync::LazyLock<Arc<tokio::sync::Semaphore>> =
+        std::sync::LazyLock::new(|| {
+            Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ))
+        });
+    let slot = SLOTS
+        .clone()
+        .acquire_owned()
         .await
         .map_err(|err| ServiceError::Hashing(err.to_string()))?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|err| ServiceError::Hashing(err.to_string()))
+    // The slot goes with the hash: a request abandoned mid-hash (the client went away) frees
+    // it only when the hash is done, so abandoned requests cannot pile up hashes.
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        work()
+    })
+    .await
+    .map_err(|err| ServiceError::Hashing(err.to_string()))
 }
 
 /// [`verify_password`] off the async runtime.

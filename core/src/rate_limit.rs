@@ -40,6 +40,22 @@ pub const LOGIN_PER_ACCOUNT_AND_ADDRESS: Limit = Limit {
     window: Duration::from_secs(15 * 60),
 };
 
+/// Wrong passwords for one account, whatever the address: a guesser with many addresses. An
+/// address the account logged in from before (within [`KNOWN_FOR`]) is not held by it, so
+/// the owner still gets in from home while strangers are refused.
+pub const LOGIN_PER_ACCOUNT: Limit = Limit {
+    name: "login-account",
+    max: 100,
+    window: Duration::from_secs(15 * 60),
+};
+
+/// An account logged in from this address (see [`LOGIN_PER_ACCOUNT`]).
+pub const KNOWN_ADDRESS: Limit = Limit {
+    name: "login-known",
+    max: 0,
+    window: KNOWN_FOR,
+};
+
 /// Wrong passwords from one address, whatever the accounts (one address trying many accounts).
 /// Generous, as an office or a phone network shares one address.
 pub const LOGIN_PER_ADDRESS: Limit = Limit {
@@ -57,8 +73,9 @@ pub const fn sign_ups_per_address(max: u32) -> Limit {
     }
 }
 
-/// Invitations sent from one workspace (each is an e-mail to a stranger's address).
-pub const INVITATIONS_PER_WORKSPACE: Limit = Limit {
+/// Invitations one person creates, across all their workspaces (each names a stranger's
+/// address and makes a link to join).
+pub const INVITATIONS_PER_PERSON: Limit = Limit {
     name: "invite",
     max: 50,
     window: Duration::from_secs(60 * 60),
@@ -140,10 +157,62 @@ pub async fn forgive(redis: &Redis, limit: &Limit, subject: &str) {
     }
 }
 
+/// Decrements the counter only while it exists: a window that ended in between must not
+/// leave a counter at -1 without an expiry (one extra attempt, for ever).
+const GIVE_BACK_LUA: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end
+return 0
+";
+
 /// Hands back one attempt (work that went well does not count against the allowance).
 pub async fn give_back(redis: &Redis, limit: &Limit, subject: &str) {
+    static SCRIPT: std::sync::LazyLock<Script> =
+        std::sync::LazyLock::new(|| Script::from_lua(GIVE_BACK_LUA));
     if redis.client().is_connected() {
-        let _: Result<i64, _> = redis.client().decr(key(redis, limit, subject)).await;
+        let _: Result<i64, _> = SCRIPT
+            .evalsha_with_reload(
+                redis.client(),
+                vec![key(redis, limit, subject)],
+                Vec::<String>::new(),
+            )
+            .await;
+    }
+}
+
+/// Remembers for [`KNOWN_FOR`] that `subject` (an account and an address) succeeded.
+pub async fn remember(redis: &Redis, limit: &Limit, subject: &str) {
+    use fred::types::Expiration;
+    if redis.client().is_connected() {
+        let expiry = Expiration::EX(i64::try_from(KNOWN_FOR.as_secs()).unwrap_or(i64::MAX));
+        let _: Result<(), _> = redis
+            .client()
+            .set(key(redis, limit, subject), 1, Some(expiry), None, false)
+            .await;
+    }
+}
+
+/// Whether `subject` succeeded within [`KNOWN_FOR`] (see [`remember`]). Unknown when Redis is
+/// unreachable, which only matters where a limit would refuse anyway.
+pub async fn is_remembered(redis: &Redis, limit: &Limit, subject: &str) -> bool {
+    if !redis.client().is_connected() {
+        return false;
+    }
+    let found: Result<Option<i64>, _> = redis.client().get(key(redis, limit, subject)).await;
+    matches!(found, Ok(Some(_)))
+}
+
+/// How long an address an account logged in from stays known to it.
+pub const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// What an address is counted as: itself for IPv4; for IPv6 its /64, the block one
+/// subscriber usually holds whole (counting single addresses would give one host billions).
+pub fn address_subject(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
     }
 }
 
@@ -158,6 +227,8 @@ pub fn client_address<'a>(
     forwarded_for: impl IntoIterator<Item = &'a str>,
     trusted: &crate::config::AddressList,
 ) -> IpAddr {
+    // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d.
+    let peer = peer.to_canonical();
     if !trusted.contains(peer) {
         return peer;
     }
@@ -168,7 +239,11 @@ pub fn client_address<'a>(
         .collect();
     let mut client = peer;
     for hop in hops.iter().rev() {
-        let Ok(ip) = hop.parse::<IpAddr>() else {
+        let Some(ip) = hop_address(hop) else {
+            tracing::warn!(
+                hop,
+                "a trusted proxy sent an X-Forwarded-For entry that is not an address"
+            );
             break;
         };
         client = ip;
@@ -177,6 +252,17 @@ pub fn client_address<'a>(
         }
     }
     client
+}
+
+/// One `X-Forwarded-For` entry as an address: `1.2.3.4`, `2001:db8::1`, and the forms some
+/// load balancers write with a port, `1.2.3.4:5678` and `[2001:db8::1]:5678`.
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip.to_canonical());
+    }
+    hop.parse::<std::net::SocketAddr>()
+        .ok()
+        .map(|addr| addr.ip().to_canonical())
 }
 
 /// The client address a request came from, set by the server for everything after it.
@@ -190,6 +276,33 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_slash_64() {
+        assert_eq!(address_subject(ip("203.0.113.9")), "203.0.113.9");
+        assert_eq!(
+            address_subject(ip("2001:db8:1:2:aaaa::1")),
+            address_subject(ip("2001:db8:1:2:ffff::9"))
+        );
+        assert_ne!(
+            address_subject(ip("2001:db8:1:2::1")),
+            address_subject(ip("2001:db8:1:3::1"))
+        );
+    }
+
+    #[test]
+    fn ports_and_mapped_addresses_are_read_as_the_address() {
+        let trusted = AddressList::parse("127.0.0.1").unwrap();
+        // The proxy reached over a dual-stack socket, naming the client with a port.
+        assert_eq!(
+            client_address(ip("::ffff:127.0.0.1"), ["198.51.100.7:4711"], &trusted),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_address(ip("127.0.0.1"), ["[2001:db8::5]:443"], &trusted),
+            ip("2001:db8::5")
+        );
     }
 
     #[test]

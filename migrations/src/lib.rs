@@ -1,5 +1,5 @@
 //! OmniPlug's schema as ordered sea-orm migrations. Every migration runs on SQLite and
-//! PostgreSQL (both are exercised up and down by `core/tests/migrations.rs`), so only
+//! PostgreSQL (both are exercised up and down by `core/tests/it/schema.rs`), so only
 //! portable schema helpers are used, no raw SQL.
 #![forbid(unsafe_code)]
 

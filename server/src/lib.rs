@@ -1,5 +1,5 @@
 //! OmniPlug's HTTP server as a library: `main.rs` only reads configuration and calls [`run`];
-//! tests call [`build_router`] and [`serve`] on a port-0 listener (see `tests/support`).
+//! tests call [`build_router`] and [`serve`] on a port-0 listener (see `server/tests/it/support`).
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]
 

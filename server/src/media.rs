@@ -114,7 +114,8 @@ async fn upload(
         match form.next_field().await {
             Ok(Some(mut field)) if field.name() == Some("file") => {
                 let name = field.file_name().unwrap_or("upload").to_owned();
-                let mut incoming = match media::Incoming::start(allowance) {
+                let scratch = stores.config.data_dir.join("uploads");
+                let mut incoming = match media::Incoming::start_in(&scratch, allowance) {
                     Ok(incoming) => incoming,
                     Err(err) => return media_refusal(err),
                 };
@@ -143,18 +144,27 @@ async fn upload(
     if incoming.is_empty() {
         return refuse(AppError::Invalid("The file is empty.".into()));
     }
-    match media::upload(
-        &stores.db,
-        &stores.media,
-        &access,
-        &name,
-        incoming,
-        Utc::now(),
-    )
-    .await
-    {
-        Ok(asset) => (StatusCode::CREATED, Json(app::media::ssr::item(&asset))).into_response(),
-        Err(err) => media_refusal(err),
+    // Stored in a task of its own: a client that goes away now cannot stop it between the
+    // file and its row (a file no row names, or an unfinished multipart upload).
+    let stored = tokio::spawn(async move {
+        media::upload(
+            &stores.db,
+            &stores.media,
+            &access,
+            &name,
+            incoming,
+            Utc::now(),
+        )
+        .await
+    })
+    .await;
+    match stored {
+        Ok(Ok(asset)) => (StatusCode::CREATED, Json(app::media::ssr::item(&asset))).into_response(),
+        Ok(Err(err)) => media_refusal(err),
+        Err(err) => {
+            tracing::error!(error = %err, "storing an upload failed");
+            refuse(AppError::Internal)
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The handlers behind the streams: publish a target, fire a plug, read a connection's
 //! engagement. Each reads the database row its message names and acts only if the row says
 //! the work is due, moving it on with compare-and-set updates; so a duplicated, stale or
-//! reclaimed message does nothing wrong (see ARCHITECTURE.md, "Life of a post").
+//! reclaimed message does nothing wrong (see `docs/architecture.md`, "The life of a post").
 //!
 //! Exactly once on the network rests on three rules:
 //! 1. A target is claimed (`PENDING → PUBLISHING` with a lease) before its network call, and

@@ -90,7 +90,7 @@ impl From<omniplug_platforms::Platform> for PlatformKind {
     }
 }
 
-/// Where a post is in its life (see ARCHITECTURE.md, "Life of a post").
+/// Where a post is in its life (see `docs/architecture.md`, "The life of a post").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
 pub enum PostStatus {

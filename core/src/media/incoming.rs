@@ -34,11 +34,14 @@ pub struct Allowance {
 }
 
 impl Incoming {
-    /// Starts receiving a file of at most `allowance.max` bytes.
-    pub fn start(allowance: Allowance) -> Result<Self, MediaError> {
-        let file = tempfile::tempfile().map_err(|err| {
+    /// Starts receiving a file of at most `allowance.max` bytes, in an unnamed file in `dir`
+    /// (on disk: the system's temporary folder may be memory).
+    pub fn start_in(dir: &std::path::Path, allowance: Allowance) -> Result<Self, MediaError> {
+        let unavailable = |err: std::io::Error| {
             MediaError::Storage(format!("a temporary file for the upload: {err}"))
-        })?;
+        };
+        std::fs::create_dir_all(dir).map_err(unavailable)?;
+        let file = tempfile::tempfile_in(dir).map_err(unavailable)?;
         Ok(Self {
             file,
             len: 0,
@@ -49,15 +52,19 @@ impl Incoming {
 
     /// A whole file already in memory (tests, imports).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, MediaError> {
-        let mut incoming = Self::start(Allowance {
-            max: MAX_VIDEO_BYTES,
-            refusal: too_large_refusal(),
-        })?;
+        let mut incoming = Self::start_in(
+            &std::env::temp_dir(),
+            Allowance {
+                max: MAX_VIDEO_BYTES,
+                refusal: too_large_refusal(),
+            },
+        )?;
         incoming.push(bytes)?;
         Ok(incoming)
     }
 
     /// Appends the next piece. Refuses (and keeps nothing more) once the allowance is passed.
+    /// The write lands in the page cache, short enough to make on the async runtime.
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), MediaError> {
         self.len += chunk.len() as u64;
         if self.len > self.allowance.max {
@@ -94,10 +101,13 @@ mod tests {
 
     #[test]
     fn an_upload_past_its_allowance_is_refused_as_it_arrives() {
-        let mut incoming = Incoming::start(Allowance {
-            max: 10,
-            refusal: "full".into(),
-        })
+        let mut incoming = Incoming::start_in(
+            &std::env::temp_dir(),
+            Allowance {
+                max: 10,
+                refusal: "full".into(),
+            },
+        )
         .expect("temp file");
         incoming.push(b"0123456789").expect("fits");
         assert!(matches!(incoming.push(b"!"), Err(MediaError::TooLarge(m)) if m == "full"));

@@ -60,7 +60,10 @@ pub fn inspect_file(file: &mut std::fs::File, len: u64) -> Result<Inspected, Med
     }
     // Walk the top-level boxes by their headers alone, and read the movie header's payload.
     let mut at = 0u64;
-    while at + 8 <= len {
+    for _ in 0..MAX_TOP_LEVEL_BOXES {
+        if at.saturating_add(8) > len {
+            break;
+        }
         let mut header = [0u8; 16];
         file.seek(SeekFrom::Start(at)).map_err(storage)?;
         let got = file.by_ref().take(16).read(&mut header).map_err(storage)?;
@@ -79,7 +82,11 @@ pub fn inspect_file(file: &mut std::fs::File, len: u64) -> Result<Inspected, Med
             1 => break,
             n => (8, n),
         };
-        if size < header_len || at + size > len {
+        // Sizes come from the file: one that would wrap around or pass the end ends the walk.
+        let Some(end) = at.checked_add(size).filter(|end| *end <= len) else {
+            break;
+        };
+        if size < header_len {
             break;
         }
         if &header[4..8] == b"moov" {
@@ -98,10 +105,14 @@ pub fn inspect_file(file: &mut std::fs::File, len: u64) -> Result<Inspected, Med
                 .map_err(storage)?;
             return Ok(video(kind, &movie_info(&moov).ok_or_else(no_movie_header)?));
         }
-        at += size;
+        at = end;
     }
     Err(no_movie_header())
 }
+
+/// Top-level boxes looked at before giving up on finding the movie header (real files have a
+/// handful; a file of tiny boxes must not cost millions of reads).
+const MAX_TOP_LEVEL_BOXES: usize = 1_000;
 
 /// The most of an MP4's movie header (`moov`) read to measure it; real ones are kilobytes.
 const MAX_MOVIE_HEADER: u64 = 16 * 1024 * 1024;
@@ -297,5 +308,27 @@ mod tests {
             inspect(b"\0\0\0\x10ftypisom\0\0\0\0"),
             Err(MediaError::Unsupported(_))
         ));
+    }
+
+    #[test]
+    fn a_crafted_video_header_ends_the_walk_instead_of_looping() {
+        // A box size that wraps around to an earlier offset (the walk once went 24, 16, 24, …).
+        let mut looping = Vec::new();
+        looping.extend_from_slice(b"\0\0\0\x18ftypisom\0\0\0\0\0\0\0\x08free");
+        looping.extend_from_slice(b"\0\0\0\x01junk");
+        looping.extend_from_slice(&(u64::MAX - 7).to_be_bytes());
+        // A file of a hundred thousand empty boxes.
+        let mut tiny = b"\0\0\0\x10ftypisom\0\0\0\0".to_vec();
+        for _ in 0..100_000 {
+            tiny.extend_from_slice(b"\0\0\0\x08free");
+        }
+        for bytes in [looping, tiny] {
+            let mut incoming = Incoming::from_bytes(&bytes).expect("received");
+            let len = incoming.len();
+            assert!(matches!(
+                inspect_file(&mut incoming.file, len),
+                Err(MediaError::Unsupported(_))
+            ));
+        }
     }
 }

@@ -203,10 +203,14 @@ pub async fn upload(
     store
         .put_file(&Path::from(storage_key.as_str()), file, len)
         .await?;
-    if let Some(thumb) = inspected.thumbnail {
-        store
+    if let Some(thumb) = inspected.thumbnail
+        && let Err(err) = store
             .put(&thumb_key(&storage_key), Bytes::from(thumb))
-            .await?;
+            .await
+    {
+        // Leave no file behind that no row names.
+        let _ = store.remove(&Path::from(storage_key.as_str())).await;
+        return Err(err);
     }
     let row = media_asset::ActiveModel {
         id: Set(id),

@@ -200,6 +200,12 @@ impl MediaStore {
             }
             parts.write(&buffer[..n]);
         }
+        // `finish` gives up on a failed part without aborting: wait for every part first, so a
+        // failure aborts the upload and leaves no parts in the bucket.
+        if let Err(err) = parts.wait_for_capacity(0).await {
+            let _ = parts.abort().await;
+            return Err(err.into());
+        }
         parts.finish().await?;
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! Bluesky over AT Protocol XRPC, logging in with a handle and an app password.
 //!
-//! Calls (checked against a real PDS + AppView, `platforms/tests/bluesky_real.rs`):
+//! Calls (checked against a real PDS + AppView, `platforms/tests/it/bluesky_real.rs`):
 //! `com.atproto.server.createSession` / `refreshSession` / `getSession`,
 //! `com.atproto.repo.uploadBlob` / `createRecord` / `getRecord` / `listRecords`,
 //! `app.bsky.feed.getPosts` (≤25 URIs per call). Errors are `{"error", "message"}`.

@@ -1,5 +1,5 @@
 //! The Sandbox's Bluesky XRPC (shapes checked against the reference PDS; see
-//! `platforms/tests/bluesky_real.rs`). Also serves OmniPlug's own Sandbox network.
+//! `platforms/tests/it/bluesky_real.rs`). Also serves OmniPlug's own Sandbox network.
 
 use axum::{
     Json, Router,

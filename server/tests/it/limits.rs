@@ -85,6 +85,33 @@ async fn the_owner_logs_in_from_their_own_address_while_the_attackers_is_limited
 }
 
 #[tokio::test]
+async fn guesses_at_one_account_from_many_addresses_stop_but_not_the_owner_at_home() {
+    let app = TestApp::spawn_with(behind_a_proxy).await;
+    app.sign_up("ada@example.com", "Ada").await;
+    let home = "203.0.113.10";
+    assert_eq!(
+        log_in_from(&app, home, "ada@example.com", PASSWORD).await,
+        200
+    );
+    // A hundred addresses, one guess each: every one is checked...
+    for n in 0..100 {
+        let address = format!("198.51.100.{n}");
+        let status = log_in_from(&app, &address, "ada@example.com", "a guess").await;
+        assert_eq!(status, 401, "guess from {address}");
+    }
+    // ...then the account stops taking guesses from anywhere new,
+    assert_eq!(
+        log_in_from(&app, "198.51.100.200", "ada@example.com", "a guess").await,
+        429
+    );
+    // while Ada, at home where she logged in before, gets in.
+    assert_eq!(
+        log_in_from(&app, home, "ada@example.com", PASSWORD).await,
+        200
+    );
+}
+
+#[tokio::test]
 async fn thirty_two_parallel_guesses_let_exactly_the_limit_through() {
     let app = TestApp::spawn_with(behind_a_proxy).await;
     app.sign_up("ada@example.com", "Ada").await;
