@@ -64,6 +64,9 @@ pub async fn sign_up(
             return Err(identity_error(err));
         }
     };
+    // Where they signed up from is an address this account is known at (see `LoginLimiter`).
+    let pair = format!("{}\n{address}", created.user.email);
+    rate_limit::remember(&stores.redis, &rate_limit::KNOWN_ADDRESS, &pair).await;
     ssr::start_session(&stores, created.user.id, Some(created.workspace.id)).await?;
     ssr::current_user(&stores, &created.user, Some(created.workspace.id)).await
 }

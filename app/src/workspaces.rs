@@ -82,9 +82,17 @@ pub async fn create_workspace(name: String) -> Result<WorkspaceSummary, AppError
     use omniplug_core::{tenancy, workspaces};
     let stores = stores()?;
     let (user, session) = require_session(&stores).await?;
-    let created = workspaces::create(&stores.db, user.id, &name)
-        .await
-        .map_err(workspace_error)?;
+    let limit = omniplug_core::rate_limit::WORKSPACES_PER_PERSON;
+    let subject = user.id.to_string();
+    crate::auth::ssr::take_turn(&stores, &limit, &subject).await?;
+    let created = match workspaces::create(&stores.db, user.id, &name).await {
+        Ok(created) => created,
+        Err(err) => {
+            // A name to correct does not use up the day's allowance.
+            omniplug_core::rate_limit::give_back(&stores.redis, &limit, &subject).await;
+            return Err(workspace_error(err));
+        }
+    };
     let access = tenancy::authorize(&stores.db, user.id, created.id, tenancy::Action::Read)
         .await
         .map_err(|err| workspace_error(err.into()))?;

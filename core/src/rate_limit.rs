@@ -81,6 +81,13 @@ pub const INVITATIONS_PER_PERSON: Limit = Limit {
     window: Duration::from_secs(60 * 60),
 };
 
+/// Workspaces one person creates in a day (each brings its own media quota and invitations).
+pub const WORKSPACES_PER_PERSON: Limit = Limit {
+    name: "workspace",
+    max: 20,
+    window: Duration::from_secs(24 * 60 * 60),
+};
+
 /// Password changes tried by one account (each checks the current password).
 pub const PASSWORD_CHANGES_PER_ACCOUNT: Limit = Limit {
     name: "password",

@@ -212,6 +212,36 @@ async fn sign_ups_from_one_address_are_limited_per_hour() {
 }
 
 #[tokio::test]
+async fn creating_workspaces_is_limited_per_person_per_day() {
+    let app = TestApp::spawn().await;
+    app.sign_up("ada@example.com", "Ada").await;
+    assert_eq!(
+        error_of(app.call("create_workspace", &[("name", "   ")]).await)
+            .await
+            .0,
+        400,
+        "a name to correct does not count"
+    );
+    for n in 0..20 {
+        let name = format!("Project {n}");
+        let response = app
+            .call("create_workspace", &[("name", name.as_str())])
+            .await;
+        assert_eq!(response.status(), 200, "workspace {n}");
+    }
+    let (status, message) = error_of(
+        app.call("create_workspace", &[("name", "One too many")])
+            .await,
+    )
+    .await;
+    assert_eq!(status, 429);
+    assert!(
+        message.starts_with("Too many attempts. Try again in "),
+        "{message}"
+    );
+}
+
+#[tokio::test]
 async fn password_changes_and_invitations_have_limits_too() {
     let app = TestApp::spawn().await;
     app.sign_up("ada@example.com", "Ada").await;
