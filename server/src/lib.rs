@@ -7,6 +7,7 @@ pub mod guard;
 pub mod media;
 pub mod observability;
 pub mod routes;
+pub mod sandbox_state;
 pub mod security;
 
 use std::{future::Future, net::SocketAddr, sync::Mutex};
@@ -73,6 +74,12 @@ pub fn build_router(state: AppState) -> Router {
         })
     });
     let hosted = sandbox.as_ref().map(|(_, handle)| handle.clone());
+    if let Some(hosted) = &hosted {
+        tokio::spawn(sandbox_state::keep(
+            hosted.clone(),
+            state.stores.redis.clone(),
+        ));
+    }
     let policy = std::sync::Arc::new(security::HeaderPolicy::for_public_url(public));
     let context = {
         let stores = state.stores.clone();

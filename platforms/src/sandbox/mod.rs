@@ -51,7 +51,7 @@ pub const TOKEN_TTL: Duration = Duration::from_secs(2 * 60 * 60);
 
 /// How a post's audience grows: each count approaches its total, half of the remainder
 /// arriving every `half_life`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Curve {
     /// Where likes level off.
     pub likes: u64,
@@ -153,7 +153,7 @@ pub struct Recorded {
 }
 
 /// A simulated account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SimAccount {
     /// Which network it lives on.
     pub platform: Platform,
@@ -168,7 +168,7 @@ pub struct SimAccount {
 }
 
 /// A simulated image.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SimMedia {
     /// The network's id for it.
     pub id: String,
@@ -179,6 +179,8 @@ pub struct SimMedia {
     /// Where the network was told to fetch it (Instagram).
     pub url: Option<String>,
     /// The bytes as uploaded (Bluesky-shaped blobs keep them, so tests can read them back).
+    /// Not kept across a hosted Sandbox's restart.
+    #[serde(skip)]
     pub bytes: axum::body::Bytes,
     /// The declared type of an uploaded blob.
     pub mime: String,
@@ -193,7 +195,7 @@ pub struct SimMedia {
 }
 
 /// A post on the simulated network.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SimPost {
     /// Which network.
     pub platform: Platform,
@@ -217,7 +219,7 @@ pub struct SimPost {
     set: Option<Counts>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct TokenInfo {
     platform: Platform,
     account: String,
@@ -232,7 +234,7 @@ struct CodeInfo {
     challenge: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Container {
     owner: String,
     media: Vec<SimMedia>,
@@ -602,7 +604,13 @@ impl Sandbox {
             hosting.public_url.trim_end_matches('/').to_owned(),
         ));
         let router = router_for(world.clone(), base, true);
-        (router, HostedSandbox { world })
+        (
+            router,
+            HostedSandbox {
+                world,
+                saved: Arc::default(),
+            },
+        )
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -778,6 +786,28 @@ pub struct Hosting {
 #[derive(Debug, Clone)]
 pub struct HostedSandbox {
     world: Arc<Mutex<World>>,
+    /// A digest of the state last handed out by [`HostedSandbox::changed_state`].
+    saved: Arc<Mutex<Option<u64>>>,
+}
+
+/// What a hosted Sandbox keeps across restarts: its accounts, their tokens, posts, uploads and
+/// Instagram containers. Not kept: the bytes of uploads, the request log, OAuth codes in flight.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Durable {
+    accounts: Vec<SimAccount>,
+    tokens: HashMap<String, TokenInfo>,
+    refresh_tokens: HashMap<String, (Platform, String)>,
+    posts: Vec<SimPost>,
+    uploads: HashMap<String, SimMedia>,
+    containers: HashMap<String, Container>,
+    next_id: u64,
+}
+
+fn digest(state: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    state.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// A post on the hosted Sandbox, found by its id or link.
@@ -796,6 +826,76 @@ impl HostedSandbox {
         self.world
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The state to keep (JSON, see [`Durable`]) when it changed since the last call; the
+    /// server stores it so a restart does not lose simulated accounts and their connections.
+    pub fn changed_state(&self) -> Option<String> {
+        let durable = {
+            let world = self.world();
+            Durable {
+                accounts: world.accounts.clone(),
+                tokens: world.tokens.clone(),
+                refresh_tokens: world.refresh_tokens.clone(),
+                posts: world.posts.clone(),
+                uploads: world.uploads.clone(),
+                containers: world.containers.clone(),
+                next_id: world.next_id,
+            }
+        };
+        let state = serde_json::to_string(&durable).ok()?;
+        let mut saved = self
+            .saved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = digest(&state);
+        (*saved != Some(now)).then(|| {
+            *saved = Some(now);
+            state
+        })
+    }
+
+    /// Saving what [`Self::changed_state`] handed out failed: hand it out again next time.
+    pub fn unsaved(&self) {
+        *self
+            .saved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
+    /// Brings back a kept state (after a restart). What is already here stays: whatever
+    /// happened between starting and restoring is not overwritten.
+    pub fn restore(&self, state: &str) -> Result<(), String> {
+        let kept: Durable = serde_json::from_str(state).map_err(|err| err.to_string())?;
+        let mut world = self.world();
+        for account in kept.accounts {
+            if !world
+                .accounts
+                .iter()
+                .any(|a| a.platform == account.platform && a.id == account.id)
+            {
+                world.accounts.push(account);
+            }
+        }
+        for (token, info) in kept.tokens {
+            world.tokens.entry(token).or_insert(info);
+        }
+        for (token, owner) in kept.refresh_tokens {
+            world.refresh_tokens.entry(token).or_insert(owner);
+        }
+        for post in kept.posts {
+            if !world.posts.iter().any(|p| p.id == post.id) {
+                world.posts.push(post);
+            }
+        }
+        for (id, media) in kept.uploads {
+            world.uploads.entry(id).or_insert(media);
+        }
+        for (id, container) in kept.containers {
+            world.containers.entry(id).or_insert(container);
+        }
+        world.next_id = world.next_id.max(kept.next_id);
+        Ok(())
     }
 
     /// The post `key` names: its id, a link to it, or the last segment of either.

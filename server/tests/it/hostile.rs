@@ -200,6 +200,76 @@ async fn the_hosted_sandbox_keeps_each_workspaces_posts_to_itself() {
     assert_eq!(body["error"], "InvalidToken", "{body}");
 }
 
+/// The hosted Sandbox's accounts, tokens and posts are kept in Redis: after a restart the
+/// connection made before it still reads its posts and publishes new ones.
+#[tokio::test]
+async fn the_hosted_sandbox_survives_a_restart_and_its_connections_keep_working() {
+    let app = TestApp::spawn().await;
+    let (_, ws, connection, uri) = published_on_sandbox(&app, "ada@example.com", "Ada").await;
+    let token = token_of(&app, &connection).await;
+    let did = did_of(&uri).to_owned();
+    let rkey = uri.rsplit('/').next().expect("rkey").to_owned();
+    let read =
+        format!("com.atproto.repo.getRecord?repo={did}&collection=app.bsky.feed.post&rkey={rkey}");
+    // The state is saved within half a second of changing.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let app = app.restart().await;
+
+    // Restored once the new server reaches Redis (at once here; give it a moment).
+    let mut status = 0;
+    for _ in 0..50 {
+        status = xrpc_get(&app, &read, Some(&token)).await.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        status, 200,
+        "the post and its account's token survived the restart"
+    );
+    let record: Value = xrpc_get(&app, &read, Some(&token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(record["value"]["text"], "Hello from Ada", "{record}");
+
+    // The connection publishes again without being reconnected.
+    let ada = app.browser();
+    let login = ada
+        .call(
+            "log_in",
+            &[
+                ("email", "ada@example.com"),
+                ("password", crate::support::PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(login.status(), 200);
+    let draft = ada
+        .ok(
+            "save_post",
+            &[
+                ("workspace_id", &ws),
+                ("post[text]", "After the restart"),
+                ("post[connection_ids][0]", &connection),
+            ],
+        )
+        .await;
+    let id = draft["id"].as_str().expect("id").to_owned();
+    ada.ok(
+        "publish_post_now",
+        &[("workspace_id", &ws), ("post_id", &id), ("version", "0")],
+    )
+    .await;
+    app.worker().await.step(Utc::now()).await.expect("step");
+    let sent = ada
+        .ok("get_post", &[("workspace_id", &ws), ("post_id", &id)])
+        .await;
+    assert_eq!(sent["status"], "PUBLISHED", "{sent}");
+}
+
 #[tokio::test]
 async fn sandbox_consent_pages_send_people_back_only_to_this_server() {
     let app = TestApp::spawn().await;

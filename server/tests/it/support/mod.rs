@@ -25,7 +25,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The same stores the server uses, for arranging and checking state.
     pub stores: Stores,
-    db: TestDatabase,
+    db: Option<TestDatabase>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -78,7 +78,7 @@ impl TestApp {
             addr,
             client,
             stores,
-            db,
+            db: Some(db),
             shutdown: Some(tx),
             task: Some(task),
         };
@@ -203,11 +203,19 @@ impl TestApp {
 
     /// The test's private data folder.
     pub fn data_dir(&self) -> &std::path::Path {
-        self.db.dir.path()
+        self.db.as_ref().expect("database").dir.path()
     }
 
-    /// Stops the server and waits for it to finish in-flight requests.
-    pub async fn stop(mut self) {
+    /// Stops this server and starts a new one on the same database, Redis prefix and data
+    /// folder, as a deploy would (on a new port; people log in again in tests).
+    pub async fn restart(mut self) -> Self {
+        let db = self.db.take().expect("database");
+        let stores = self.stores.clone();
+        self.stop_serving().await;
+        Self::spawn_with_stores(db, stores).await
+    }
+
+    async fn stop_serving(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -216,6 +224,11 @@ impl TestApp {
                 .expect("server task")
                 .expect("server exits cleanly");
         }
+    }
+
+    /// Stops the server and waits for it to finish in-flight requests.
+    pub async fn stop(mut self) {
+        self.stop_serving().await;
     }
 }
 

@@ -1,0 +1,46 @@
+//! The hosted Sandbox's state kept in Redis, so a server restart loses neither the simulated
+//! accounts (their connections keep working) nor their posts. Restored once Redis is up, then
+//! saved whenever it changed, every half second.
+
+use std::time::Duration;
+
+use fred::interfaces::KeysInterface;
+use omniplug_core::queue::Redis;
+use omniplug_platforms::sandbox::HostedSandbox;
+
+/// How often a changed state is saved.
+const SAVE_EVERY: Duration = Duration::from_millis(500);
+
+/// Restores the kept state, then keeps saving it; runs for the life of the process.
+pub async fn keep(hosted: HostedSandbox, redis: Redis) {
+    let key = redis.key("sandbox:state");
+    if redis
+        .wait_until_connected(Duration::from_secs(30))
+        .await
+        .is_ok()
+    {
+        match redis.client().get::<Option<String>, _>(&key).await {
+            Ok(Some(state)) => match hosted.restore(&state) {
+                Ok(()) => tracing::info!("Sandbox state restored"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "kept Sandbox state unreadable; starting empty")
+                }
+            },
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, "Sandbox state not restored"),
+        }
+    } else {
+        tracing::warn!("Redis not reachable: the Sandbox starts empty");
+    }
+    let mut tick = tokio::time::interval(SAVE_EVERY);
+    loop {
+        tick.tick().await;
+        if let Some(state) = hosted.changed_state() {
+            let saved: Result<(), _> = redis.client().set(&key, state, None, None, false).await;
+            if let Err(err) = saved {
+                tracing::warn!(error = %err, "Sandbox state not saved; trying again");
+                hosted.unsaved();
+            }
+        }
+    }
+}
