@@ -1,6 +1,7 @@
 //! The hosted Sandbox's state kept in Redis, so a server restart loses neither the simulated
-//! accounts (their connections keep working) nor their posts. Restored once Redis is up, then
-//! saved whenever it changed, every half second.
+//! accounts (their connections keep working) nor their posts. Restored once Redis is up (the
+//! Sandbox answers only after that, or after five seconds without Redis), then saved whenever
+//! it changed, every half second.
 
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ const SAVE_EVERY: Duration = Duration::from_millis(500);
 pub async fn keep(hosted: HostedSandbox, redis: Redis) {
     let key = redis.key("sandbox:state");
     if redis
-        .wait_until_connected(Duration::from_secs(30))
+        .wait_until_connected(Duration::from_secs(5))
         .await
         .is_ok()
     {
@@ -32,6 +33,7 @@ pub async fn keep(hosted: HostedSandbox, redis: Redis) {
     } else {
         tracing::warn!("Redis not reachable: the Sandbox starts empty");
     }
+    hosted.open();
     let mut tick = tokio::time::interval(SAVE_EVERY);
     loop {
         tick.tick().await;

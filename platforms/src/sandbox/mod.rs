@@ -484,6 +484,9 @@ pub(crate) struct Ctx {
     large_bodies: Arc<tokio::sync::Semaphore>,
     /// Served by a server for people (see [`Hosting`]).
     hosted: bool,
+    /// Hosted: true once the kept state is back (see [`HostedSandbox::open`]); requests wait
+    /// for it, so a token from before a restart is not refused in the moment before.
+    ready: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Ctx {
@@ -572,7 +575,7 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let world = Arc::new(Mutex::new(World::default()));
         let base = Arc::new(Mutex::new(format!("http://{addr}")));
-        let router = router_for(world.clone(), base.clone(), false);
+        let router = router_for(world.clone(), base.clone(), None);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async {
@@ -603,12 +606,14 @@ impl Sandbox {
         let base = Arc::new(Mutex::new(
             hosting.public_url.trim_end_matches('/').to_owned(),
         ));
-        let router = router_for(world.clone(), base, true);
+        let (ready, waiting) = tokio::sync::watch::channel(false);
+        let router = router_for(world.clone(), base, Some(waiting));
         (
             router,
             HostedSandbox {
                 world,
                 saved: Arc::default(),
+                ready: Arc::new(ready),
             },
         )
     }
@@ -788,6 +793,8 @@ pub struct HostedSandbox {
     world: Arc<Mutex<World>>,
     /// A digest of the state last handed out by [`HostedSandbox::changed_state`].
     saved: Arc<Mutex<Option<u64>>>,
+    /// Set by [`HostedSandbox::open`].
+    ready: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// What a hosted Sandbox keeps across restarts: its accounts, their tokens, posts, uploads and
@@ -853,6 +860,12 @@ impl HostedSandbox {
             *saved = Some(now);
             state
         })
+    }
+
+    /// Starts answering: call once the kept state is restored (or could not be). Until then
+    /// requests wait, at most ten seconds.
+    pub fn open(&self) {
+        self.ready.send_replace(true);
     }
 
     /// Saving what [`Self::changed_state`] handed out failed: hand it out again next time.
@@ -961,7 +974,12 @@ fn find_post(world: &World, key: &str) -> Option<usize> {
         .position(|p| p.id == key || p.id.rsplit('/').next() == Some(tail))
 }
 
-fn router_for(world: Arc<Mutex<World>>, base: Arc<Mutex<String>>, hosted: bool) -> Router {
+fn router_for(
+    world: Arc<Mutex<World>>,
+    base: Arc<Mutex<String>>,
+    ready: Option<tokio::sync::watch::Receiver<bool>>,
+) -> Router {
+    let hosted = ready.is_some();
     let mut router = Router::new();
     let large_bodies = Arc::new(tokio::sync::Semaphore::new(1));
     for platform in Platform::ALL {
@@ -971,6 +989,7 @@ fn router_for(world: Arc<Mutex<World>>, base: Arc<Mutex<String>>, hosted: bool) 
             base: base.clone(),
             large_bodies: large_bodies.clone(),
             hosted,
+            ready: ready.clone(),
         };
         let routes = match platform {
             Platform::X => x::routes(),
@@ -1021,6 +1040,9 @@ fn open_without_token(platform: Platform, path: &str) -> bool {
     }
 }
 
+/// The longest a request to a hosted Sandbox waits for its kept state to be restored.
+const READY_WAIT: Duration = Duration::from_secs(10);
+
 /// A body over this size is read only while holding the one large-body slot.
 const SMALL_BODY: u64 = 1024 * 1024;
 
@@ -1028,6 +1050,11 @@ const SMALL_BODY: u64 = 1024 * 1024;
 /// the network answers it, before its body is read; a request with a large (or unknown-length)
 /// body waits for the one large-body slot, so a flood of big uploads is read one at a time.
 async fn gate(State(ctx): State<Ctx>, request: Request, next: Next) -> Response {
+    if let Some(ready) = &ctx.ready {
+        // A server that could not restore in time opens anyway (see `HostedSandbox::open`).
+        let mut ready = ready.clone();
+        let _ = tokio::time::timeout(READY_WAIT, ready.wait_for(|open| *open)).await;
+    }
     let path = request.uri().path();
     if !open_without_token(ctx.platform, path)
         && let Err(why) = ctx.authorize(request.headers())
