@@ -4,7 +4,7 @@
 //!
 //! Every change is a compare-and-set on the post's `version` and its status, so an edit made
 //! from a stale page, or racing the worker that has started publishing, is refused instead of
-//! silently lost. Publishing itself is the worker's (`worker/src/engine.rs`).
+//! silently lost. Publishing itself is the worker's (`worker/src/engine/`).
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use omniplug_platforms::{Platform, media::MediaFacts};
