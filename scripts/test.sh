@@ -114,7 +114,9 @@ done
 
 phase "memory bounds: 20 anonymous 120 MB Sandbox requests, a 95 MB video to 30 accounts"
 # Fresh processes of the same (debug) build, their own Redis and database; fails past the
-# bounds (server 150 MB, worker 250 MB resident). `make bench-memory` runs it on release builds.
-SERVER=target/debug/server WORKER=target/debug/worker scripts/bench-memory.sh
+# bounds. The debug server's code and unoptimised buffers take ~25 MB more than a release one
+# (109-127 MB seen here, release 95 MB), so it gets 170 MB; `make bench-memory` holds the
+# release build to 150 MB. The worker: 250 MB either way (131 MB seen).
+SERVER=target/debug/server WORKER=target/debug/worker SERVER_BOUND_MB=170 scripts/bench-memory.sh
 
 phase "all tests passed"
