@@ -480,6 +480,14 @@ pub mod ssr {
                     retry_after,
                     "refused: too many wrong passwords for this account"
                 );
+                // No password was checked: the address and the pair get their turns back.
+                rate_limit::give_back(redis, &rate_limit::LOGIN_PER_ADDRESS, &self.address).await;
+                rate_limit::give_back(
+                    redis,
+                    &rate_limit::LOGIN_PER_ACCOUNT_AND_ADDRESS,
+                    &self.pair,
+                )
+                .await;
                 return Err(fail(AppError::RateLimited(retry_after)));
             }
             Ok(())
