@@ -17,7 +17,6 @@ use fred::{
     interfaces::{ClientLike, KeysInterface},
     types::scripts::Script,
 };
-use ring::digest::{SHA256, digest};
 
 use crate::queue::Redis;
 
@@ -120,12 +119,10 @@ return {n, ttl}
 ";
 
 fn key(redis: &Redis, limit: &Limit, subject: &str) -> String {
-    // Subjects are e-mail addresses and client addresses: Redis holds only their digests.
-    let hashed: String = digest(&SHA256, subject.as_bytes()).as_ref()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    redis.key(&format!("limit:{}:{hashed}", limit.name))
+    // Subjects are e-mail addresses and client addresses: Redis holds only (the first half of)
+    // their SHA-256, the same digest session tokens are stored as.
+    let hashed = crate::sessions::hash_token(subject);
+    redis.key(&format!("limit:{}:{}", limit.name, &hashed[..32]))
 }
 
 /// Takes one attempt from `subject`'s allowance under `limit`.
